@@ -9,7 +9,7 @@
     optimizer.step()                       # w <- w - lr * grad
 
 and records a ``History`` (per epoch: mean loss, training accuracy, validation
-accuracy, elapsed seconds). A tqdm bar per epoch shows the running loss and
+accuracy, elapsed seconds). One tqdm bar shows the epoch, running loss and
 accuracy; ``live_plot=True`` redraws one loss/accuracy figure in place in a
 notebook. ``evaluate`` and ``predict`` run the model in eval mode, in batches.
 """
@@ -145,7 +145,7 @@ def fit(model, loss, data, epochs: int, batch_size: int, optimizer, val_data=Non
     ``loss.backward()`` the gradient of the scores. ``data``, ``val_data``: pairs
     ``(X, y)``. ``optimizer``: e.g. ``course.optim.SGD(model.parameters(), lr=0.05)``.
     Each epoch visits the examples in a new random order drawn from ``seed``.
-    ``progress``: a tqdm bar per epoch; ``False`` prints nothing.
+    ``progress``: one tqdm bar (epoch, loss, accuracy); ``False`` prints nothing.
     ``live_plot``: redraw one loss/accuracy figure in place (for notebooks).
     """
     X, y = _check_data("data", data)
@@ -156,13 +156,16 @@ def fit(model, loss, data, epochs: int, batch_size: int, optimizer, val_data=Non
     rng = np.random.default_rng(seed)
     history = History()
     plot = _LivePlot(epochs) if live_plot else None
-    if progress:
-        from tqdm.auto import tqdm
     n_batches = -(-len(X) // batch_size)
+    bar = None
+    if progress:  # one bar for the whole run: epochs * batches steps
+        from tqdm.auto import tqdm
+        bar = tqdm(total=epochs * n_batches, unit="batch")
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=True) if progress else None
+        if bar is not None:
+            bar.set_description(f"epoch {epoch}/{epochs}")
         loss_sum, correct, seen = 0.0, 0, 0
         for idx in _batches(len(X), batch_size, rng):
             xb, yb = X[idx], y[idx]
@@ -194,8 +197,9 @@ def fit(model, loss, data, epochs: int, batch_size: int, optimizer, val_data=Non
             if val_data is not None:
                 post["val_acc"] = f"{history.val_acc[-1]:.3f}"
             bar.set_postfix(post)
-            bar.close()
         if plot is not None:
             plot.update(history)
+    if bar is not None:
+        bar.close()
     model.train()
     return history

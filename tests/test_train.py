@@ -126,6 +126,7 @@ def test_progress_bar_shows_epoch_and_loss(capsys):
               optim.SGD(net.parameters(), lr=0.1), val_data=(d.X_test, d.y_test))
     err = capsys.readouterr().err
     assert "epoch 1/2" in err and "epoch 2/2" in err and "loss=" in err and "val_acc=" in err
+    assert err.count("\n") == 1, "one bar for the whole run, not one per epoch"
 
 
 def test_live_plot_updates_one_display_in_place():
