@@ -28,5 +28,14 @@ test: $(STAMP)
 bench: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/run.py
 
+# Browser latency (control change -> new pixels), medians merged into benchmarks/results.json.
+bench-browser: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/bench_browser.py
+
+# All explorers as a standalone Voila app on loopback (no code cells).
+EXPLORE_PORT ?= 8866
+explore: $(STAMP)
+	$(BIN)/course explore --port $(EXPLORE_PORT)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts grading
