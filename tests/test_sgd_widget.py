@@ -159,3 +159,15 @@ def test_steps_controls_the_trajectory_length():
         w.steps = steps
         assert w.trajectory.shape == (steps + 1, 2)
         assert w.losses.shape == (steps + 1,)
+
+
+def test_picture_depends_only_on_the_settings_not_on_the_way_there():
+    """The contour background is drawn once and blitted; the loss panel's axes are
+    cached while its limits stay. None of that may leak into the picture: a detour
+    through a diverged run (other loss limits) gives back the same bytes."""
+    direct = SGDExplorer(lr=0.2, batch_size=5, steps=40)
+    detour = SGDExplorer(lr=0.05, batch_size=5, steps=40)
+    detour.lr = 3.0
+    assert detour.diverged
+    detour.lr = 0.2
+    assert detour.png == direct.png

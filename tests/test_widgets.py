@@ -8,6 +8,7 @@ shape or an index is at stake.
 from __future__ import annotations
 
 import io
+import re
 
 import ipywidgets as W
 import numpy as np
@@ -41,11 +42,15 @@ def status_count(widget) -> int:
     return int(text.removeprefix("rendered #"))
 
 
-def png_rgb(widget, css_class) -> np.ndarray:
+def png_rgb(widget, css_class="course-output-image") -> np.ndarray:
     """The PNG shown by the Image widget with ``css_class``, decoded to (H, W, 3) uint8."""
     img = by_class(widget, css_class)
     assert isinstance(img, W.Image) and img.format == "png"
-    return np.asarray(Image.open(io.BytesIO(img.value)).convert("RGB"))
+    return decode(img.value)
+
+
+def decode(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,11 @@ def test_explorer_conventions(cls):
     assert "Try" in caption and len(caption) > 40
     assert status_count(w) >= 1
     assert by_class(w, "course-error").layout.display == "none"
-    assert by_class(w, "course-output-image").value[:8] == b"\x89PNG\r\n\x1a\n"
+    # ``png``: the main picture's bytes, exactly what the page shows; read-only
+    assert isinstance(w.png, bytes) and w.png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert w.png == by_class(w, "course-output-image").value
+    with pytest.raises(AttributeError):
+        w.png = b""
     # continuous sliders render on release (or per key press), not per drag pixel
     for s in descendants(w):
         if isinstance(s, W.IntSlider):
@@ -86,7 +95,7 @@ def test_kernel_explorer_defaults_to_the_photo(kx, photo):
 
 
 def test_choosing_sharpen_updates_weights_output_description_and_picture(kx, photo):
-    before_png = by_class(kx, "course-output-image").value
+    before_png = kx.png
     before_count = status_count(kx)
     kx.kernel = "sharpen"
     assert kx.error is None
@@ -97,7 +106,7 @@ def test_choosing_sharpen_updates_weights_output_description_and_picture(kx, pho
     np.testing.assert_array_equal(np.reshape(cells, (3, 3)), conv.kernel("sharpen"))
     assert conv.KERNELS["sharpen"].description in by_class(kx, "course-preset-description").value
     assert by_class(kx, "course-preset").value == "sharpen"
-    assert by_class(kx, "course-output-image").value != before_png
+    assert kx.png != before_png
     assert status_count(kx) == before_count + 1
 
 
@@ -226,20 +235,62 @@ def test_pixel_stays_inside_the_output_when_stride_grows(kx):
         kx.pixel = (200, 0)
 
 
-def test_signed_output_is_diverging_with_zero_as_mid_grey(kx):
-    kx.kernel = "box_blur"
-    assert kx.colormap == "gray"
-    rgb = png_rgb(kx, "course-output-image").astype(int)
-    marker = np.all(rgb == (230, 20, 20), axis=-1)  # the red box around the inspected pixel
+MARKER = (230, 20, 20)  # the red box around the inspected pixel
+
+
+@pytest.mark.parametrize("name", list(conv.KERNELS))
+def test_colour_map_follows_the_sum_of_the_weights(name):
+    """Weights summing to 0 (edges) give a signed map; summing to 1 (an image of the
+    same brightness: identity, blurs, sharpen, emboss) give gray on [0, 1]."""
+    w = KernelExplorer(image=data.sample_image(size=64), kernel=name)
+    total = w.weights.sum()
+    title = by_class(w, "course-output-title").value
+    if abs(total) < 1e-9:
+        assert w.colormap == SIGNED_CMAP.name
+        assert "signed" in title and "sum to 0" in title
+    else:
+        assert total == pytest.approx(1.0), "every preset sums to 0 or 1"
+        assert w.colormap == "gray"
+        assert "gray, clipped to [0, 1]" in title and "sum to 1" in title
+
+
+def test_sharpen_is_gray_and_clipped_like_a_screen(kx):
+    kx.kernel = "sharpen"
+    out = kx.output
+    assert out.min() < -0.1 and out.max() > 1.1  # it over- and undershoots at edges
+    rgb = decode(kx.png).astype(int)
+    marker = np.all(rgb == MARKER, axis=-1)
     assert 0 < marker.sum() < 100
-    assert np.all((rgb[..., 0] == rgb[..., 1])[~marker])  # everything else is gray
+    assert np.all((rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2]) | marker)
+    grey = rgb[..., 0]
+    np.testing.assert_allclose(grey[~marker], np.clip(out, 0, 1)[~marker] * 255, atol=2)
+    assert np.all(grey[(out < 0) & ~marker] == 0) and np.all(grey[(out > 1) & ~marker] == 255)
+
+
+def test_zero_sum_kernels_are_signed_with_zero_as_mid_grey(kx):
     kx.kernel = "sobel_x"
     assert kx.colormap == SIGNED_CMAP.name
-    rgb = png_rgb(kx, "course-output-image")
+    rgb = decode(kx.png)
     flat = np.argwhere(np.abs(kx.output) < 1e-9)  # pixels where sobel_x gives exactly 0
     r, c = flat[len(flat) // 2]
     np.testing.assert_allclose(rgb[r, c], SIGNED_CMAP(0.5)[:3] * np.array(255), atol=3)
-    assert "signed" in by_class(kx, "course-output-title").value
+    # symmetric limits, the colour bar reads -v ... 0 ... v
+    labels = re.findall(r"<span>([^<]*)</span>", by_class(kx, "course-colorbar-labels").value)
+    assert len(labels) == 3 and labels[1] == "0"
+    assert float(labels[0]) == -float(labels[2]) < 0
+
+
+def test_other_sums_are_gray_unless_the_output_is_far_outside_0_1(kx):
+    strong = conv.kernel("sharpen")
+    strong[1, 1] = 9.0  # sum 5: the output reaches ~5
+    kx.weights = strong
+    assert np.percentile(kx.output, 99.5) > 1.5
+    assert kx.colormap == SIGNED_CMAP.name
+    assert "far outside [0, 1]" in by_class(kx, "course-output-title").value
+    kx.weights = 0.9 * conv.kernel("box_blur")  # sum 0.9: a slightly darker image
+    assert kx.output.max() <= 1.0
+    assert kx.colormap == "gray"
+    assert "sum to 0.9" in by_class(kx, "course-output-title").value
 
 
 def test_colour_image_is_converted_to_gray():
@@ -295,7 +346,7 @@ def test_each_arithmetic_control_matches_torch(control):
     slider = by_class(w, "course-" + control.replace("_", "-"))
     for value in sorted({slider.min, slider.max, (slider.min + slider.max) // 2, slider.min + 1}):
         count = status_count(w)
-        png = by_class(w, "course-output-image").value
+        png = w.png
         slider.value = value
         if value != slider.value or status_count(w) == count:
             continue  # the starting value: no change, no redraw
@@ -306,7 +357,7 @@ def test_each_arithmetic_control_matches_torch(control):
             assert w.output_size <= 0 and w.error and "No output" in w.error
         else:
             assert w.output_size == expected and w.error is None
-        assert by_class(w, "course-output-image").value != png
+        assert w.png != png
 
 
 def test_receptive_field_follows_stride_padding_and_dilation():
@@ -396,7 +447,7 @@ def test_ties_go_to_the_first_maximum():
 
 def test_switching_to_average_pooling():
     w = PoolingExplorer()
-    png, count = by_class(w, "course-output-image").value, status_count(w)
+    png, count = w.png, status_count(w)
     by_class(w, "course-mode").value = "avg"
     assert w.mode == "avg"
     expected = F.avg_pool2d(torch.from_numpy(w.grid)[None, None], 2, 2)[0, 0].numpy()
@@ -404,7 +455,7 @@ def test_switching_to_average_pooling():
     np.testing.assert_allclose(w.output, pool.avg_pool2d(w.grid[None, None], 2)[0, 0])
     assert w.argmax is None and w.indices is None
     assert "mean(" in w.explanation
-    assert by_class(w, "course-output-image").value != png
+    assert w.png != png
     assert status_count(w) == count + 1
 
 
@@ -435,3 +486,57 @@ def test_new_grid_button_and_pooling_errors():
     assert status_count(small) == count + 1
     small.kernel_size = 3
     assert small.error is None and small.output.tolist() == [[8.0]]
+
+
+# ------------------------------------------------------- the grid pictures (PIL)
+def colour_mask(rgb: np.ndarray, colour) -> np.ndarray:
+    return np.all(np.abs(rgb.astype(int) - np.array(colour)) <= 2, axis=-1)
+
+
+def test_receptive_field_picture_shows_the_dilation_gaps():
+    """Same 9 taps, all inside the input: with dilation 2 they cover the same number
+    of pixels but spread over 5x5 cells instead of 3x3 (gaps between them)."""
+    tap = (240, 140, 46)  # TAP_COLOUR, a tap on a real input cell
+    spans = {}
+    for d in (1, 2):
+        w = ConvArithmeticExplorer(input_size=9, kernel_size=3, padding=0, stride=1, dilation=d)
+        rgb = decode(w.png)
+        left = colour_mask(rgb[:, :330], tap)  # the input panel only
+        rows, cols = np.nonzero(left)
+        spans[d] = (left.sum(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1)
+    (n1, w1, h1), (n2, w2, h2) = spans[1], spans[2]
+    assert n2 == pytest.approx(n1, rel=0.05)  # (the dashed outline covers a few)
+    assert w2 / w1 == pytest.approx(5 / 3, rel=0.1) and h2 / h1 == pytest.approx(5 / 3, rel=0.1)
+
+
+def test_pooling_picture_outlines_window_argmax_and_keeps_its_size():
+    w = PoolingExplorer()
+    red, window = (255, 0, 0), (240, 140, 46)
+    size = decode(w.png).shape
+    red_max = colour_mask(decode(w.png), red).sum()
+    assert colour_mask(decode(w.png), window).sum() > 0  # the window of the chosen cell
+    w.mode = "avg"  # no arg-max box any more: only the output cell's outline is red
+    red_avg = colour_mask(decode(w.png), red).sum()
+    assert 0 < red_avg < red_max
+    w.stride, w.kernel_size = 1, 3
+    assert decode(w.png).shape == size  # fixed picture: the page never re-lays it out
+
+
+def test_properties_refuse_what_a_student_could_not_choose(kx):
+    """Every control-mirroring property says what it accepts instead of clipping the
+    value or failing with a traitlets error."""
+    with pytest.raises(ValueError, match=r"kernel must be one of .*'sharpen'.*got 'blurr'"):
+        kx.kernel = "blurr"
+    with pytest.raises(ValueError, match=r"size must be one of \[3, 5\], got 4"):
+        kx.size = 4
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        kx.padding_mode = "circular"
+    assert (kx.kernel, kx.size, kx.padding_mode) == ("sobel_x", 3, "zeros")
+    pooling = PoolingExplorer()
+    with pytest.raises(ValueError, match=r"mode must be one of \['max', 'avg'\]"):
+        pooling.mode = "min"
+    with pytest.raises(ValueError, match=r"Window must be in \[1, 4\]"):
+        pooling.kernel_size = 5
+    # the docstrings travel with the properties
+    assert "spacing between kernel taps" in ConvArithmeticExplorer.dilation.__doc__
+    assert "(row, col)" in KernelExplorer.pixel.__doc__

@@ -1,12 +1,15 @@
 """Pieces every explorer shares: fast array-to-PNG rendering, the caption, the
-red error line, the ``rendered #<n>`` status marker, and a callback guard.
+red error line, the ``rendered #<n>`` status marker, a callback guard, and the
+properties that mirror controls (``control_property``, ``cell_property``).
 
 Why PNG bytes and not a matplotlib figure per change: a new figure per change
 costs ~250 ms per step in the browser. An 8-bit palette PNG of the array, pushed
 into one persistent ``ipywidgets.Image``, costs ~7 ms to encode for 512x512, so
 what is left of the step is the kernel round trip and the browser's decode
-(see ``../shared/notes/browser-testing.md``). The small explorers (grids of a
-few dozen cells) draw a persistent matplotlib ``Figure`` to PNG instead.
+(see ``../shared/notes/browser-testing.md``). The explorers of small grids
+draw them with PIL (``_grids.py``, ~10 ms a picture); a matplotlib figure with
+text in it costs ~150 ms a draw, so one that must stay matplotlib (SGDExplorer's
+contour plot) draws its fixed part once and blits only what changes.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import functools
 import html
 import io
 import time
+from typing import NamedTuple
 
 import ipywidgets as W
 import matplotlib
@@ -25,8 +29,9 @@ from PIL import Image
 from course.plotting import SIGNED_CMAP, signed_limit
 
 __all__ = [
-    "PNG_COMPRESS_LEVEL", "GRAY", "SIGNED", "array_to_png", "colorbar_png", "colour_limits",
-    "display_scale", "figure_to_png", "new_figure", "set_slider", "Explorer", "guarded",
+    "PNG_COMPRESS_LEVEL", "GRAY", "SIGNED", "array_to_png", "colorbar_png", "colour_rule",
+    "display_scale", "new_figure", "set_slider", "set_control",
+    "control_property", "cell_property", "Explorer", "guarded",
 ]
 
 #: zlib level for the PNGs: 1 is ~9 ms for a 512x512 image, 6 (PIL's default) ~3x slower
@@ -112,27 +117,48 @@ def display_scale(shape, target: int = 256) -> int:
     return max(1, target // max(shape[0], shape[1], 1))
 
 
-def colour_limits(a: np.ndarray):
-    """(cmap, vmin, vmax, signed) for an image, following the lectures' rule.
+class ColourRule(NamedTuple):
+    """How to colour a filtered image: map, limits, and the reason in words."""
+    cmap: object          # GRAY or SIGNED
+    vmin: float
+    vmax: float
+    signed: bool
+    reason: str
 
-    Any negative value: signed, diverging map centred at zero with limits
-    ``[-v, v]`` (``v`` the 99.5th percentile of ``|a|``, so a few strong edges do
-    not wash out the rest). Otherwise gray on ``[min(0, a.min()), max(1, a.max())]``,
-    so a blur looks like a blur instead of being re-stretched.
+
+#: an output is "far outside [0, 1]" when its robust range (0.5th to 99.5th
+#: percentile) reaches further than this below 0 or above 1
+FAR_OUTSIDE = 0.5
+
+
+def colour_rule(output: np.ndarray, weights: np.ndarray) -> ColourRule:
+    """The lectures' rule for showing a filtered image, decided by the kernel first.
+
+    - weights sum to 0 (edges, Sobel, Laplacian): a flat region gives 0, so the
+      output is signed: diverging map centred at zero, limits ``[-v, v]`` with ``v``
+      the 99.5th percentile of ``|output|`` (a few strong edges do not wash out the rest);
+    - weights sum to 1 (identity, blurs, sharpen, emboss): the output is an image
+      of the same brightness: gray on [0, 1], overshoot clipped as a screen would;
+    - any other sum: gray on [0, 1] if the output stays about in [0, 1], signed if it
+      lies far outside (robust range more than ``FAR_OUTSIDE`` beyond it).
     """
-    if a.size and a.min() < 0:
-        v = signed_limit(a, robust=True)
-        return SIGNED, -v, v, True
-    lo = min(0.0, float(a.min())) if a.size else 0.0
-    hi = max(1.0, float(a.max())) if a.size else 1.0
-    return GRAY, lo, hi, False
+    w = np.asarray(weights, dtype=np.float64)
+    total, tol = float(w.sum()), 1e-9 * max(1.0, float(np.abs(w).sum()))
+    if abs(total) <= tol:
+        return _signed(output, "the weights sum to 0, so flat areas give 0")
+    if abs(total - 1.0) <= tol:
+        return ColourRule(GRAY, 0.0, 1.0, False,
+                          "the weights sum to 1, so the output is an image")
+    lo, hi = np.percentile(output, [0.5, 99.5]) if output.size else (0.0, 1.0)
+    if lo < -FAR_OUTSIDE or hi > 1.0 + FAR_OUTSIDE:
+        return _signed(output, f"the weights sum to {total:.3g} and the values reach "
+                               f"far outside [0, 1]")
+    return ColourRule(GRAY, 0.0, 1.0, False, f"the weights sum to {total:.3g}")
 
 
-def figure_to_png(fig: Figure, dpi: int = 80) -> bytes:
-    """Render a persistent (non-pyplot) matplotlib Figure to PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    return buf.getvalue()
+def _signed(output: np.ndarray, reason: str) -> ColourRule:
+    v = signed_limit(output, robust=True)
+    return ColourRule(SIGNED, -v, v, True, reason)
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -151,6 +177,74 @@ def set_slider(slider, value: int) -> None:
         raise ValueError(f"{slider.description} must be in [{slider.min}, {slider.max}], "
                          f"got {value}")
     slider.value = value
+
+
+def set_control(control, value, name: str = "") -> None:
+    """Move a control from Python as a student would, refusing what the student could
+    not choose: a slider value outside its range, an option the control does not have."""
+    if isinstance(control, (W.IntSlider, W.BoundedIntText)):
+        set_slider(control, value)
+        return
+    options = getattr(control, "options", None)
+    if options is not None:  # Dropdown, ToggleButtons: options are values or (label, value)
+        allowed = [o[1] if isinstance(o, tuple) else o for o in options]
+        if value not in allowed:
+            raise ValueError(f"{name or control.description} must be one of {allowed}, "
+                             f"got {value!r}")
+    control.value = value
+
+
+class control_property(property):  # noqa: N801 (named and used like ``property``)
+    """A property that mirrors one control of an explorer: reading gives the
+    control's value, setting moves the control (so its observer redraws)::
+
+        stride = control_property("_s", "s: step between kernel positions")
+
+    ``control``: attribute name of the widget; ``convert``: applied on reading
+    (e.g. ``float``); ``via``: name of an explorer method ``(name, value)`` that
+    sets the value instead of ``set_control`` (for checks of its own).
+    """
+
+    def __init__(self, control: str, doc: str = "", convert=None, via: str | None = None):
+        def get(explorer):
+            value = getattr(explorer, control).value
+            return convert(value) if convert else value
+
+        def set_(explorer, value):
+            if via:
+                getattr(explorer, via)(self.name, value)
+            else:
+                set_control(getattr(explorer, control), value, self.name)
+
+        super().__init__(get, set_)
+        self.__doc__ = doc  # (a property subclass would show its own docstring)
+        self.name = control.lstrip("_")
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name  # the public name, for error messages
+
+
+class cell_property(property):  # noqa: N801
+    """``(row, col)`` of an output cell, mirrored by the sliders ``_row`` and ``_col``;
+    setting it moves both at once (one redraw) and refuses a place outside the output::
+
+        cell = cell_property("(row, col) of the highlighted output cell",
+                             shape=lambda self: self._output.shape)
+
+    ``shape(explorer)``: the output's (rows, cols); ``redraw(explorer)``: what to call
+    after moving (default ``explorer._refresh()``).
+    """
+
+    def __init__(self, doc: str, shape, redraw=None, what: str = "cell"):
+        def get(explorer):
+            return explorer._row.value, explorer._col.value
+
+        def set_(explorer, rc):
+            explorer._move_cell_sliders(rc, shape(explorer), what)
+            (redraw or (lambda e: e._refresh()))(explorer)
+
+        super().__init__(get, set_)
+        self.__doc__ = doc
 
 
 def guarded(method):
@@ -185,7 +279,8 @@ def guarded(method):
 class Explorer(W.VBox):
     """Base class: caption on top, error line and status marker at the bottom.
 
-    Subclasses build their controls, call ``self._finish(children)`` and decorate
+    Subclasses build their controls, call ``self._finish(children)``, set
+    ``self._main_image`` (the ``ipywidgets.Image`` that ``png`` reads) and decorate
     their redraw callbacks with ``@guarded``.
     """
 
@@ -211,6 +306,11 @@ class Explorer(W.VBox):
     def _finish(self, body) -> None:
         self.children = [self._caption, *body, self._error_html, self._status]
 
+    @property
+    def png(self) -> bytes:
+        """PNG bytes of the main picture, exactly as sent to the page."""
+        return bytes(self._main_image.value)
+
     # --- error line and status marker ------------------------------------
     def _show_error(self, message: str) -> None:
         self.error = message
@@ -233,6 +333,26 @@ class Explorer(W.VBox):
     def _labelled(widget, css_class: str):
         widget.add_class(css_class)
         return widget
+
+    def _fit_cell_sliders(self, rows: int, cols: int) -> None:
+        """Keep the (row, col) sliders ``_row``, ``_col`` inside a rows x cols output,
+        without a redraw per slider attribute."""
+        held, self._hold = self._hold, True
+        try:
+            self._row.max, self._col.max = max(rows - 1, 0), max(cols - 1, 0)
+            self._row.value = min(self._row.value, rows - 1)
+            self._col.value = min(self._col.value, cols - 1)
+        finally:
+            self._hold = held
+
+    def _move_cell_sliders(self, rc, shape, what: str = "cell") -> None:
+        """Set both (row, col) sliders at once (no redraw), refusing a place outside
+        ``shape``; the caller redraws."""
+        row, col = (int(v) for v in rc)
+        rows, cols = shape[:2]
+        if not (0 <= row < rows and 0 <= col < cols):
+            raise ValueError(f"{what} {(row, col)} is outside the {rows}x{cols} output")
+        self._set_quietly(_row=row, _col=col)
 
     def _set_quietly(self, **values) -> None:
         """Set several controls without one redraw each: ``{attr_name: value}``."""

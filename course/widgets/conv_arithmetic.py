@@ -12,10 +12,10 @@ import html
 
 import ipywidgets as W
 import numpy as np
-from matplotlib.patches import Rectangle
 
 from course import conv
-from course.widgets._base import Explorer, figure_to_png, guarded, new_figure, set_slider
+from course.widgets._base import Explorer, cell_property, control_property, guarded
+from course.widgets._grids import GridCanvas, fit_cell
 
 __all__ = ["ConvArithmeticExplorer"]
 
@@ -23,6 +23,10 @@ INPUT_COLOUR = (1.0, 1.0, 1.0)
 PAD_COLOUR = (0.85, 0.85, 0.85)
 TAP_COLOUR = (0.94, 0.55, 0.18)       # a kernel tap on a real input cell
 TAP_PAD_COLOUR = (0.98, 0.80, 0.60)   # a kernel tap on a padding cell (reads a zero)
+MARK_COLOUR = "#c00000"
+PICTURE_SIZE = (640, 330)              # pixels; fixed, so the page never re-lays it out
+INPUT_PANEL = (0, 0, 350, 330)         # (left, top, width, height) in the picture
+OUTPUT_PANEL = (350, 0, 290, 330)
 
 
 class ConvArithmeticExplorer(Explorer):
@@ -42,9 +46,6 @@ class ConvArithmeticExplorer(Explorer):
     def __init__(self, input_size: int = 7, kernel_size: int = 3, padding: int = 1,
                  stride: int = 2, dilation: int = 1):
         super().__init__()
-        self._figure = new_figure(8.0, 4.0)
-        self._ax_in, self._ax_out = self._figure.subplots(
-            1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
         self._output_size = 0
         self._formula = ""
         self._taps = np.zeros((0, 2), dtype=int)
@@ -63,6 +64,7 @@ class ConvArithmeticExplorer(Explorer):
         self._formula_html = self._labelled(W.HTML(), "course-formula")
         self._picture = self._labelled(W.Image(format="png", layout=W.Layout(
             align_self="flex-start", max_width="100%", height="auto")), "course-output-image")
+        self._main_image = self._picture
         for control in (self._n, self._k, self._p, self._s, self._d, self._row, self._col):
             control.observe(lambda change: self._refresh(), "value")
         self._finish([
@@ -91,20 +93,11 @@ class ConvArithmeticExplorer(Explorer):
                 f"Use a smaller kernel or dilation, or more padding.")
             self._taps = np.zeros((0, 2), dtype=int)
         else:
-            self._clamp_cell()
+            self._fit_cell_sliders(self._output_size, self._output_size)
             self._taps = self._receptive_field()
         self._draw()
 
     # ---------------------------------------------------------------- model
-    def _clamp_cell(self) -> None:
-        last = self._output_size - 1
-        held, self._hold = self._hold, True
-        try:
-            self._row.max = self._col.max = last
-            self._row.value, self._col.value = min(self._row.value, last), min(self._col.value, last)
-        finally:
-            self._hold = held
-
     def _receptive_field(self) -> np.ndarray:
         """(k*k, 2) padded-grid coordinates that output ``cell`` reads, from ``conv.conv2d``.
 
@@ -122,87 +115,71 @@ class ConvArithmeticExplorer(Explorer):
 
     # ----------------------------------------------------------------- view
     def _draw(self) -> None:
-        n, p = self.input_size, self.padding
-        m = n + 2 * p
+        """Both grids, drawn at one cell size so the output's shrinking shows."""
+        m = self.input_size + 2 * self.padding
+        span = self.dilation * (self.kernel_size - 1) + 1
+        shown = m if len(self._taps) else max(m, span)  # a kernel too big hangs over
+        o = self._output_size
+        cell = min(fit_cell(INPUT_PANEL, shown, shown), fit_cell(OUTPUT_PANEL, o, o))
+        canvas = GridCanvas(*PICTURE_SIZE)
+        self._draw_input(canvas, cell, shown)
+        self._draw_output(canvas, cell, o)
+        self._picture.value = canvas.png()
+
+    def _draw_input(self, canvas, cell: int, shown: int) -> None:
+        """The padded input (shown x shown cells from (-p, -p)) and what the kernel reads."""
+        n, p, k, d = self.input_size, self.padding, self.kernel_size, self.dilation
+        m, span = n + 2 * p, d * (k - 1) + 1
+        if len(self._taps):
+            read = f"orange: the {k}x{k} cells read by output {self.cell}"
+        else:
+            read = f"red: the dilated kernel spans {span}x{span} > {m}x{m}"
+        grid = canvas.grid(INPUT_PANEL, shown, shown, cell, first_row=-p, first_col=-p,
+                           title=f"input {n}x{n}, padding {p} (grey) -> {m}x{m}\n{read}")
         colours = np.empty((m, m, 3))
         colours[:] = PAD_COLOUR
         colours[p:p + n, p:p + n] = INPUT_COLOUR
-        for r, c in self._taps:
+        for r, c in self._taps:  # padded-grid coordinates; gaps between taps = dilation
             inside = p <= r < p + n and p <= c < p + n
             colours[r, c] = TAP_COLOUR if inside else TAP_PAD_COLOUR
-        ax = self._ax_in
-        ax.clear()
-        ax.imshow(colours, extent=(-p - 0.5, n + p - 0.5, n + p - 0.5, -p - 0.5))
-        _grid_lines(ax, -p, n + p)
-        ax.add_patch(Rectangle((-0.5, -0.5), n, n, fill=False, lw=2, edgecolor="black"))
-        k, d = self.kernel_size, self.dilation
-        span = d * (k - 1) + 1
+        grid.fill(colours)
+        grid.lines(m, m)
+        grid.ticks()
+        grid.outline(0, 0, n, n, "black", 2)  # the real input, inside its padding
         if len(self._taps):
             top, left = self._taps.min(axis=0) - p
-            ax.add_patch(Rectangle((left - 0.5, top - 0.5), span, span, fill=False, lw=2,
-                                   ls="--", edgecolor="#c00000"))
-            title = f"orange: the {k}x{k} cells read by output {self.cell}"
-        else:  # no output: show the kernel's taps hanging over the padded input
+            grid.outline(top, left, span, span, MARK_COLOUR, 2, dashed=True)
+        else:  # no output: the kernel's taps hanging over the padded input
             for i in range(k):
                 for j in range(k):
-                    ax.add_patch(Rectangle((d * j - p - 0.5, d * i - p - 0.5), 1, 1,
-                                           color="#c00000", alpha=0.55))
-            ax.add_patch(Rectangle((-p - 0.5, -p - 0.5), span, span, fill=False, lw=2,
-                                   ls="--", edgecolor="#c00000"))
-            hi = max(m, span) - p - 0.5
-            ax.set_xlim(-p - 0.5, hi)
-            ax.set_ylim(hi, -p - 0.5)
-            title = f"red: the dilated kernel spans {span}x{span} > {m}x{m}"
-        ax.set_title(f"input {n}x{n}, padding {p} (grey) -> {m}x{m}\n{title}", fontsize=10)
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
-        self._draw_output()
-        self._picture.value = figure_to_png(self._figure)
+                    grid.shade(d * i - p, d * j - p, MARK_COLOUR, 0.55)
+            grid.outline(-p, -p, span, span, MARK_COLOUR, 2, dashed=True)
 
-    def _draw_output(self) -> None:
-        ax, o = self._ax_out, self._output_size
-        ax.clear()
+    def _draw_output(self, canvas, cell: int, o: int) -> None:
+        """The o x o output with the chosen cell in orange, or why there is none."""
         if o <= 0:
-            ax.set_axis_off()
-            ax.text(0.5, 0.5, f"no output\n(size {o} <= 0)", ha="center", va="center",
-                    color="#c00000", fontsize=14, transform=ax.transAxes)
+            left, top, width, height = OUTPUT_PANEL
+            canvas.text(left + width / 2, top + height / 2, f"no output\n(size {o} <= 0)",
+                        18, MARK_COLOUR)
             return
+        grid = canvas.grid(OUTPUT_PANEL, o, o, cell, title=(
+            f"output {o}x{o}\n(stride {self.stride}, dilation {self.dilation})"))
         colours = np.ones((o, o, 3))
-        row, col = self.cell
-        colours[row, col] = TAP_COLOUR
-        ax.imshow(colours, extent=(-0.5, o - 0.5, o - 0.5, -0.5))
-        _grid_lines(ax, 0, o)
-        ax.add_patch(Rectangle((-0.5, -0.5), o, o, fill=False, lw=2, edgecolor="black"))
-        ax.set_title(f"output {o}x{o}\n(stride {self.stride}, dilation {self.dilation})",
-                     fontsize=10)
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
+        colours[self.cell] = TAP_COLOUR
+        grid.fill(colours)
+        grid.lines()
+        grid.ticks()
+        grid.outline(0, 0, o, o, "black", 2)
 
     # ------------------------------------------------------ Python-level API
-    input_size = property(lambda self: self._n.value, lambda self, v: set_slider(self._n, v),
-                          doc="n: height and width of the (square) input")
-    kernel_size = property(lambda self: self._k.value, lambda self, v: set_slider(self._k, v),
-                           doc="k: kernel height and width")
-    padding = property(lambda self: self._p.value, lambda self, v: set_slider(self._p, v),
-                       doc="p: zeros added on every side")
-    stride = property(lambda self: self._s.value, lambda self, v: set_slider(self._s, v),
-                      doc="s: step between kernel positions")
-    dilation = property(lambda self: self._d.value, lambda self, v: set_slider(self._d, v),
-                        doc="d: spacing between kernel taps (1 = no gaps)")
+    input_size = control_property("_n", "n: height and width of the (square) input")
+    kernel_size = control_property("_k", "k: kernel height and width")
+    padding = control_property("_p", "p: zeros added on every side")
+    stride = control_property("_s", "s: step between kernel positions")
+    dilation = control_property("_d", "d: spacing between kernel taps (1 = no gaps)")
 
-    @property
-    def cell(self) -> tuple[int, int]:
-        """(row, col) of the highlighted output cell."""
-        return self._row.value, self._col.value
-
-    @cell.setter
-    def cell(self, rc) -> None:
-        row, col = (int(v) for v in rc)
-        o = self._output_size
-        if not (0 <= row < o and 0 <= col < o):
-            raise ValueError(f"cell {(row, col)} is outside the {o}x{o} output")
-        self._set_quietly(_row=row, _col=col)
-        self._refresh()
+    cell = cell_property("(row, col) of the highlighted output cell",
+                         shape=lambda self: (self._output_size, self._output_size))
 
     @property
     def output_size(self) -> int:
@@ -230,14 +207,3 @@ def _formula_text(n: int, k: int, p: int, s: int, d: int, result: int) -> str:
             f"floor(({n} + 2*{p} - {d}*({k}-1) - 1)/{s}) + 1 = "
             f"floor({numerator}/{s}) + 1 = {result}")
 
-
-def _grid_lines(ax, lo: int, hi: int) -> None:
-    """Thin lines between cells, integer ticks on the cells themselves."""
-    ticks = np.arange(lo, hi)
-    step = 1 if len(ticks) <= 12 else 2
-    ax.set_xticks(ticks[::step])
-    ax.set_yticks(ticks[::step])
-    ax.set_xticks(np.arange(lo, hi + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(lo, hi + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="#999999", lw=0.8)
-    ax.tick_params(which="both", length=0, labelsize=8)

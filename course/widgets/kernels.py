@@ -2,9 +2,11 @@
 
 Controls: preset, kernel size (3x3 / 5x5), editable kernel cells, padding
 ("same" / "valid"), padding mode (zeros / reflect / replicate), stride, and the
-output pixel to inspect. Views: input and output images side by side (signed
-outputs on a diverging map with zero as mid-grey), and a zoom on one output
-pixel: the input patch, the kernel, and their weighted sum written out.
+output pixel to inspect. Views: input and output images side by side, and a
+zoom on one output pixel: the input patch, the kernel, and their weighted sum
+written out. The output's colours follow the kernel (``_base.colour_rule``):
+weights summing to 1 give an image (gray, clipped to [0, 1]); weights summing to
+0 give a signed map (diverging, zero = mid-grey); other sums depend on the range.
 
 All the maths is ``course.conv``; this file only wires controls to views.
 
@@ -23,7 +25,8 @@ import numpy as np
 
 from course import conv, data
 from course.widgets._base import (
-    Explorer, array_to_png, colorbar_png, colour_limits, display_scale, guarded, set_slider,
+    Explorer, array_to_png, cell_property, colorbar_png, colour_rule, control_property,
+    display_scale, guarded,
 )
 
 __all__ = ["KernelExplorer"]
@@ -144,11 +147,12 @@ class KernelExplorer(Explorer):
     def _build_views(self) -> None:
         self._input_image = self._labelled(W.Image(format="png"), "course-input-image")
         self._output_image = self._labelled(W.Image(format="png"), "course-output-image")
+        self._main_image = self._output_image
         self._colorbar = self._labelled(W.Image(format="png", layout=W.Layout(
             align_self="flex-start", width="256px", height="10px")), "course-colorbar")
         self._input_title = W.HTML()
         self._output_title = self._labelled(W.HTML(), "course-output-title")
-        self._colorbar_labels = W.HTML()
+        self._colorbar_labels = self._labelled(W.HTML(), "course-colorbar-labels")
         self._kernel_title = W.HTML()
         self._zoom = self._labelled(W.HTML(), "course-zoom")
         # the kernel grid keeps its size; the two images share the row, each at most
@@ -233,12 +237,8 @@ class KernelExplorer(Explorer):
             row = row * self._pixel_stride // self.stride
             col = col * self._pixel_stride // self.stride
             self._pixel_stride = self.stride
-        held, self._hold = self._hold, True  # no redraw per slider attribute
-        try:
-            self._row.max, self._col.max = max(oh - 1, 0), max(ow - 1, 0)
-            self._row.value, self._col.value = min(row, oh - 1), min(col, ow - 1)
-        finally:
-            self._hold = held
+        self._fit_cell_sliders(oh, ow)  # the sliders' new range first, then the pixel
+        self._set_quietly(_row=min(row, oh - 1), _col=min(col, ow - 1))
 
     def _inspect_pixel(self) -> None:
         """Input patch under the kernel at the chosen output pixel, and its weighted sum."""
@@ -296,7 +296,7 @@ class KernelExplorer(Explorer):
 
     def _draw_output(self) -> None:
         out = self._output
-        cmap, lo, hi, signed = colour_limits(out)
+        cmap, lo, hi, signed, reason = colour_rule(out, self._weights)
         row, col = self.pixel
         self._output_image.value = array_to_png(out, cmap, lo, hi, scale=self._scale,
                                                 boxes=[(row, col, 1, 1)])
@@ -304,10 +304,11 @@ class KernelExplorer(Explorer):
         native = f"{ow * self._scale}px"  # a strided output looks smaller, as it is
         if self._output_image.layout.max_width != native:
             self._output_image.layout.max_width = native
-        kind = ("signed: blue &lt; 0 (grey) &lt; orange" if signed else "gray")
+        kind = ("signed: blue &lt; 0 (grey) &lt; orange" if signed
+                else "gray, clipped to [0, 1]")
         self._output_title.value = (
             f"<b>Output</b> {oh}&times;{ow} (stride {self.stride}, padding {self.padding}) "
-            f"&mdash; {kind}")
+            f"&mdash; {kind}<br><small>{html.escape(reason)}</small>")
         self.colormap = cmap if isinstance(cmap, str) else cmap.name
         png = colorbar_png(cmap)
         if self._colorbar.value != png:
@@ -332,16 +333,7 @@ class KernelExplorer(Explorer):
             f"<br>output[{row}, {col}] = {out_value:.4f}</div>")
 
     # ----------------------------------------------------- Python-level API
-    @property
-    def kernel(self) -> str:
-        """Preset name, or "custom" once a cell has been edited."""
-        return self._preset.value
-
-    @kernel.setter
-    def kernel(self, name: str) -> None:
-        if name not in self._preset.options:
-            raise ValueError(f"unknown kernel {name!r}; choose one of {list(self._preset.options)}")
-        self._preset.value = name
+    kernel = control_property("_preset", 'preset name, or "custom" once a cell has been edited')
 
     @property
     def weights(self) -> np.ndarray:
@@ -361,51 +353,15 @@ class KernelExplorer(Explorer):
         self._fill_cells()
         self._refresh()
 
-    @property
-    def size(self) -> int:
-        return self._size.value
+    size = control_property("_size", "kernel height and width: 3 or 5")
+    padding = control_property("_padding", '"same" (output as large as the input) or "valid"')
+    padding_mode = control_property("_mode", 'what the border is padded with: "zeros", '
+                                             '"reflect" or "replicate"')
+    stride = control_property("_stride", "step between kernel positions")
 
-    @size.setter
-    def size(self, k: int) -> None:
-        self._size.value = k
-
-    @property
-    def padding(self) -> str:
-        return self._padding.value
-
-    @padding.setter
-    def padding(self, value: str) -> None:
-        self._padding.value = value
-
-    @property
-    def padding_mode(self) -> str:
-        return self._mode.value
-
-    @padding_mode.setter
-    def padding_mode(self, value: str) -> None:
-        self._mode.value = value
-
-    @property
-    def stride(self) -> int:
-        return self._stride.value
-
-    @stride.setter
-    def stride(self, value: int) -> None:
-        set_slider(self._stride, value)
-
-    @property
-    def pixel(self) -> tuple[int, int]:
-        """(row, col) of the inspected output pixel."""
-        return self._row.value, self._col.value
-
-    @pixel.setter
-    def pixel(self, rc) -> None:
-        row, col = (int(v) for v in rc)
-        oh, ow = self._output.shape[:2]
-        if not (0 <= row < oh and 0 <= col < ow):
-            raise ValueError(f"pixel {(row, col)} is outside the {oh}x{ow} output")
-        self._set_quietly(_row=row, _col=col)
-        self._refresh(recompute=False)
+    pixel = cell_property("(row, col) of the inspected output pixel", what="pixel",
+                          shape=lambda self: self._output.shape,
+                          redraw=lambda self: self._refresh(recompute=False))
 
     @property
     def image(self) -> np.ndarray:

@@ -9,14 +9,21 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
+import matplotlib
 import numpy as np
-from matplotlib.patches import Rectangle
 
 from course import pool
-from course.plotting import heatmap
-from course.widgets._base import Explorer, figure_to_png, guarded, new_figure, set_slider
+from course.widgets._base import Explorer, cell_property, control_property, guarded
+from course.widgets._grids import GridCanvas, fit_cell
 
 __all__ = ["PoolingExplorer"]
+
+PICTURE_SIZE = (640, 340)           # pixels; fixed, so the page never re-lays it out
+INPUT_PANEL = (0, 0, 330, 340)      # (left, top, width, height) in the picture
+OUTPUT_PANEL = (330, 0, 310, 340)
+WINDOW_COLOUR = "#f08c2e"
+ARGMAX_COLOUR = "red"
+CMAP = matplotlib.colormaps["Blues"]
 
 
 def default_grid(seed: int = 0, size: int = 8) -> np.ndarray:
@@ -45,14 +52,10 @@ class PoolingExplorer(Explorer):
                  kernel_size: int = 2, stride: int = 2):
         super().__init__()
         self._grid = self._check_grid(default_grid() if grid is None else grid)
-        self._figure = new_figure(8.0, 4.0)
-        self._ax_in, self._ax_out = self._figure.subplots(1, 2)
         self._output = np.zeros((0, 0))
         self._indices = None
         self._explanation = ""
         self._seed = 0
-        self._drawn_grid = None      # the grid the input heat map shows
-        self._drawn_output = None    # (mode, kernel_size, stride, grid id) of the output map
 
         def slider(css, label, value, lo, hi):
             return self._labelled(W.IntSlider(value=value, min=lo, max=hi, description=label,
@@ -70,6 +73,7 @@ class PoolingExplorer(Explorer):
         self._explain_html = self._labelled(W.HTML(), "course-pool-explain")
         self._picture = self._labelled(W.Image(format="png", layout=W.Layout(
             align_self="flex-start", max_width="100%", height="auto")), "course-output-image")
+        self._main_image = self._picture
         for control in (self._mode, self._k, self._s, self._row, self._col):
             control.observe(lambda change: self._refresh(), "value")
         self._new.on_click(self._on_new_grid)
@@ -105,21 +109,12 @@ class PoolingExplorer(Explorer):
         else:
             out = pool.avg_pool2d(x, k, stride=s)
         self._output = np.asarray(out)[0, 0]
-        self._clamp_cell()
+        self._fit_cell_sliders(*self._output.shape)
         self._explanation = self._explain()
         self._explain_html.value = f"<div style='font-family:monospace'>{html.escape(self._explanation)}</div>"
         self._draw()
 
     # ---------------------------------------------------------------- model
-    def _clamp_cell(self) -> None:
-        oh, ow = self._output.shape
-        held, self._hold = self._hold, True
-        try:
-            self._row.max, self._col.max = oh - 1, ow - 1
-            self._row.value, self._col.value = min(self._row.value, oh - 1), min(self._col.value, ow - 1)
-        finally:
-            self._hold = held
-
     def _explain(self) -> str:
         top, left, k = self.window
         values = self._grid[top:top + k, left:left + k].ravel()
@@ -138,94 +133,34 @@ class PoolingExplorer(Explorer):
 
     # ----------------------------------------------------------------- view
     def _draw(self) -> None:
-        """Redraw a heat map only when its numbers changed; otherwise just move the
-        outlines (window, arg-max, output cell) and re-render the figure."""
-        if self._drawn_grid is not self._grid:
-            self._draw_input_grid()
-        key = (self.mode, self.kernel_size, self.stride, id(self._grid))
-        if key != self._drawn_output:
-            self._draw_output_grid()
-            self._drawn_output = key
+        """Input and output heat maps with their numbers, at one cell size (so the
+        output's shrinking shows), one colour scale, and the outlines on top."""
+        (h, w), (oh, ow) = self._grid.shape, self._output.shape
+        cell = min(fit_cell(INPUT_PANEL, h, w), fit_cell(OUTPUT_PANEL, oh, ow))
+        canvas = GridCanvas(*PICTURE_SIZE)
+        lo, hi = float(self._grid.min()), float(self._grid.max())
+        note = " (red: arg-max)" if self.mode == "max" else ""
+        grid = canvas.grid(INPUT_PANEL, h, w, cell, title=(
+            f"input {h}x{w}: window of output {self.cell}{note}"))
+        _heat_map(grid, self._grid, "{:g}", lo, hi)
         top, left, k = self.window
-        self._window_box.set_bounds(left - 0.5, top - 0.5, k, k)
+        grid.outline(top, left, k, k, WINDOW_COLOUR, 3)
         if self.mode == "max":
-            ar, ac = self.argmax
-            self._argmax_box.set_xy((ac - 0.5, ar - 0.5))
-        self._argmax_box.set_visible(self.mode == "max")
-        row, col = self.cell
-        self._cell_box.set_xy((col - 0.5, row - 0.5))
-        self._ax_in.set_title(f"input {self._grid.shape[0]}x{self._grid.shape[1]}: window of "
-                              f"output {self.cell}" + (" (red: arg-max)" if self.mode == "max"
-                                                       else ""), fontsize=10)
-        self._picture.value = figure_to_png(self._figure)
+            grid.outline(*self.argmax, 1, 1, ARGMAX_COLOUR, 2)
 
-    def _draw_input_grid(self) -> None:
-        ax = self._ax_in
-        ax.clear()
-        heatmap(self._grid, ax=ax, fmt="{:g}", cmap="Blues")
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
-        self._window_box = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=3,
-                                                  edgecolor="#f08c2e"))
-        self._argmax_box = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.5,
-                                                  edgecolor="red"))
-        self._drawn_grid = self._grid
-        self._drawn_output = None
-
-    def _draw_output_grid(self) -> None:
-        ax = self._ax_out
-        ax.clear()
-        fmt = "{:g}" if self.mode == "max" else "{:.2f}"
-        oh, ow = self._output.shape
-        heatmap(self._output, ax=ax, fmt=fmt, cmap="Blues", vmin=self._grid.min(),
-                vmax=self._grid.max(), title=f"{self.mode} pool, window {self.kernel_size}, "
-                                             f"stride {self.stride} -> {oh}x{ow}")
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
-        self._cell_box = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.5,
-                                                edgecolor="red"))
+        out = canvas.grid(OUTPUT_PANEL, oh, ow, cell, title=(
+            f"{self.mode} pool, window {self.kernel_size}, stride {self.stride} -> {oh}x{ow}"))
+        _heat_map(out, self._output, "{:g}" if self.mode == "max" else "{:.2f}", lo, hi)
+        out.outline(*self.cell, 1, 1, ARGMAX_COLOUR, 2)
+        self._picture.value = canvas.png()
 
     # ------------------------------------------------------ Python-level API
-    @property
-    def mode(self) -> str:
-        """"max" or "avg"."""
-        return self._mode.value
+    mode = control_property("_mode", '"max" or "avg"')
+    kernel_size = control_property("_k", "side of the square pooling window")
+    stride = control_property("_s", "step between windows")
 
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in ("max", "avg"):
-            raise ValueError(f"mode must be 'max' or 'avg', got {value!r}")
-        self._mode.value = value
-
-    @property
-    def kernel_size(self) -> int:
-        return self._k.value
-
-    @kernel_size.setter
-    def kernel_size(self, value: int) -> None:
-        set_slider(self._k, value)
-
-    @property
-    def stride(self) -> int:
-        return self._s.value
-
-    @stride.setter
-    def stride(self, value: int) -> None:
-        set_slider(self._s, value)
-
-    @property
-    def cell(self) -> tuple[int, int]:
-        """(row, col) of the output cell whose window is shown."""
-        return self._row.value, self._col.value
-
-    @cell.setter
-    def cell(self, rc) -> None:
-        row, col = (int(v) for v in rc)
-        oh, ow = self._output.shape
-        if not (0 <= row < oh and 0 <= col < ow):
-            raise ValueError(f"cell {(row, col)} is outside the {oh}x{ow} output")
-        self._set_quietly(_row=row, _col=col)
-        self._refresh()
+    cell = cell_property("(row, col) of the output cell whose window is shown",
+                         shape=lambda self: self._output.shape)
 
     @property
     def grid(self) -> np.ndarray:
@@ -263,3 +198,14 @@ class PoolingExplorer(Explorer):
     @property
     def explanation(self) -> str:
         return self._explanation
+
+
+def _heat_map(grid, values: np.ndarray, fmt: str, lo: float, hi: float) -> None:
+    """Cells coloured by value (light = low, dark blue = high, on [lo, hi]) with the
+    numbers written in them, white on the dark cells."""
+    rgb = CMAP((values - lo) / (hi - lo if hi > lo else 1.0))[..., :3]
+    grid.fill(rgb)
+    grid.lines(colour="white")
+    grid.ticks()
+    dark = rgb @ np.array([0.299, 0.587, 0.114]) < 0.5
+    grid.numbers(values, fmt, dark)

@@ -119,7 +119,7 @@ def kernel_explorer(ex: ExplorerInPage):
     twin = KernelExplorer()  # same defaults as the lecture's KernelExplorer()
     first = ex.image()
     assert (first["width"], first["height"]) == (512, 512), first
-    assert first["sha"] == sha(twin._output_image.value), "first frame differs from Python's"
+    assert first["sha"] == sha(twin.png), "first frame differs from Python's"
     assert ex.error() == ""
 
     # 1. choose the sharpen preset in the dropdown
@@ -127,7 +127,7 @@ def kernel_explorer(ex: ExplorerInPage):
     twin.kernel = "sharpen"
     sharpened = ex.image()
     assert sharpened["sha"] != first["sha"], "choosing 'sharpen' did not change the output image"
-    assert sharpened["sha"] == sha(twin._output_image.value), "page shows a stale or wrong frame"
+    assert sharpened["sha"] == sha(twin.png), "page shows a stale or wrong frame"
     description = conv.KERNELS["sharpen"].description
     assert description[:30] in ex.text(".course-preset-description")
 
@@ -139,7 +139,7 @@ def kernel_explorer(ex: ExplorerInPage):
     twin.weights = weights
     edited = ex.image()
     assert edited["sha"] not in (sharpened["sha"], first["sha"]), "editing a cell did not redraw"
-    assert edited["sha"] == sha(twin._output_image.value)
+    assert edited["sha"] == sha(twin.png)
     assert ex.root.locator(".course-preset select").input_value() == "custom"
     assert "(9)" in ex.text(".course-zoom"), "the weighted sum does not use the edited weight"
 
@@ -149,7 +149,7 @@ def kernel_explorer(ex: ExplorerInPage):
     strided = ex.image()
     assert (strided["width"], strided["height"]) == (256, 256), strided
     assert "256×256" in ex.text(".course-output-title")
-    assert strided["sha"] == sha(twin._output_image.value)
+    assert strided["sha"] == sha(twin.png)
 
     # 4. padding "valid": (512 - 3)//2 + 1 = 255
     ex.step("padding-valid",
@@ -166,7 +166,7 @@ def conv_arithmetic_explorer(ex: ExplorerInPage):
     twin = ConvArithmeticExplorer()  # n=7, k=3, p=1, s=2, d=1 -> 4
     start = ex.image()
     assert "= 4" in ex.text(".course-formula")
-    assert start["sha"] == sha(twin._picture.value)
+    assert start["sha"] == sha(twin.png)
 
     # stride 2 -> 3: floor((7 + 2*1 - 1*(3-1) - 1)/3) + 1 = floor(6/3) + 1 = 3
     ex.step("stride-3", lambda: ex.press(".course-stride", "ArrowRight"))
@@ -174,7 +174,7 @@ def conv_arithmetic_explorer(ex: ExplorerInPage):
     formula = ex.text(".course-formula")
     assert "floor((7 + 2*1 - 1*(3-1) - 1)/3) + 1" in formula and formula.endswith("= 3"), formula
     strided = ex.image()
-    assert strided["sha"] != start["sha"] and strided["sha"] == sha(twin._picture.value)
+    assert strided["sha"] != start["sha"] and strided["sha"] == sha(twin.png)
     assert ex.error() == ""
 
     # input n -> 1 (Home), kernel k -> 7 (End): floor((1 + 2 - 6 - 1)/3) + 1 = -1 <= 0
@@ -197,7 +197,7 @@ def pooling_explorer(ex: ExplorerInPage):
 
     twin = PoolingExplorer()  # 8x8 grid of integers, max, window 2, stride 2
     start = ex.image()
-    assert start["sha"] == sha(twin._picture.value)
+    assert start["sha"] == sha(twin.png)
     explain = ex.text(".course-pool-explain")
     assert explain.startswith("output[0, 0] = max(") and "taken from input row" in explain
 
@@ -208,7 +208,7 @@ def pooling_explorer(ex: ExplorerInPage):
     assert explain.startswith("output[0, 0] = mean("), explain
     assert explain.endswith(f"= {values.mean():.3g}"), (explain, values)
     avg = ex.image()
-    assert avg["sha"] != start["sha"] and avg["sha"] == sha(twin._picture.value)
+    assert avg["sha"] != start["sha"] and avg["sha"] == sha(twin.png)
 
     # stride 2 -> 1 and window 2 -> 3 with the keyboard: 8x8 -> (8 - 3)//1 + 1 = 6x6
     ex.step("stride-1", lambda: ex.press(".course-stride", "ArrowLeft"))
@@ -216,12 +216,12 @@ def pooling_explorer(ex: ExplorerInPage):
     twin.stride, twin.kernel_size = 1, 3
     assert twin.output.shape == (6, 6)
     windowed = ex.image()
-    assert windowed["sha"] == sha(twin._picture.value)
+    assert windowed["sha"] == sha(twin.png)
     assert f"= {twin.grid[:3, :3].mean():.3g}" in ex.text(".course-pool-explain")
 
     ex.step("max", lambda: ex.root.locator(".course-mode button", has_text="max").click())
     explain = ex.text(".course-pool-explain")
-    assert explain.startswith(f"output[0, 0] = max(") and f"= {twin.grid[:3, :3].max():g}" in explain
+    assert explain.startswith("output[0, 0] = max(") and f"= {twin.grid[:3, :3].max():g}" in explain
     assert ex.error() == ""
 
 
