@@ -5,9 +5,25 @@ Topic modules (one concept per file):
 
 - ``course.conv``  convolution (cross-correlation), padding, output size, kernels
 - ``course.pool``  max and average pooling
-- ``course.data``  offline data: sample photograph, test patterns
+- ``course.data``  offline data: sample photograph, test patterns, digits
+- ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
+- ``course.nn``     layers as modules with forward/backward, ``gradcheck``
+- ``course.optim``  ``SGD`` (torch's update rule)
+- ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 
 Import a topic module directly: ``from course import conv``.
 """
 
 __version__ = "0.1.0"
+
+
+def check(path=None, timeout=60):
+    """Run a notebook's tests in a fresh kernel and print a score table.
+
+    In a notebook's last cell, ``course.check()`` checks that notebook as saved
+    on disk; elsewhere pass the file: ``course.check("a1_convolution.ipynb")``.
+    (See ``course.grading.check``; the terminal equivalent is ``course check NB``.)
+    """
+    from course.grading.check import check as _check
+
+    return _check(path, timeout=timeout)

@@ -1,0 +1,114 @@
+"""Instructor tools over nbgrader: release, collect, autograde, feedback, export, report.
+
+    course grade release A                       solutions/A -> assignments/A, gradebook
+    course grade collect A DIR|ZIP               DIR/<student>/<notebook>.ipynb -> workspace
+    course grade autograde A [--student S] [--workers N] [--timeout S]
+    course grade feedback A [--student S]        HTML in <workspace>/feedback/<student>/A/
+    course grade export A --csv grades.csv       scores per test and flags
+    course grade report A [--png PATH]           pass rates, histogram, common failures
+
+Every command takes ``--workspace DIR`` (default grading/ in the course folder, or $COURSE_GRADING_WORKSPACE)
+and ``--db URL`` (any SQLAlchemy URL; default SQLite in the workspace, or $COURSE_GRADING_DB).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+STEPS = ("release", "collect", "autograde", "feedback", "export", "report")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", metavar="DIR",
+                        help="instructor workspace for submissions, grades, feedback "
+                             "(default: grading/ in the course folder, or $COURSE_GRADING_WORKSPACE)")
+    common.add_argument("--db", metavar="URL",
+                        help="gradebook as an SQLAlchemy URL, e.g. postgresql+psycopg2://user@host/grades "
+                             "(the database must exist; default: SQLite gradebook.db in the workspace)")
+    sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
+
+    p = sub.add_parser("release", parents=[common], help="generate the student version (nbgrader generate_assignment)")
+    p.add_argument("assignment")
+
+    p = sub.add_parser("collect", parents=[common], help="import submissions DIR/<student>/<notebook>.ipynb or a zip")
+    p.add_argument("assignment")
+    p.add_argument("source", metavar="DIR_OR_ZIP")
+
+    p = sub.add_parser("autograde", parents=[common], help="grade collected submissions (in parallel)")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--workers", type=int, default=None, help="parallel nbgrader processes (default: CPU count)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 30)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback (hidden tests removed)")
+    p.add_argument("assignment")
+    p.add_argument("--student", default=None)
+
+    p = sub.add_parser("export", parents=[common], help="grades CSV with per-test scores and flags")
+    p.add_argument("assignment")
+    p.add_argument("--csv", required=True, metavar="PATH")
+
+    p = sub.add_parser("report", parents=[common], help="pass rates, score histogram, common failures (+ PNG)")
+    p.add_argument("assignment")
+    p.add_argument("--png", metavar="PATH", help="plot file (default <workspace>/reports/<A>.png)")
+
+
+def main(args) -> int:
+    from course.grading import instructor
+    from course.grading.workspace import configure
+
+    ws = configure(workspace=args.workspace, db=args.db, timeout=getattr(args, "timeout", None))
+    try:
+        return _run(args, ws, instructor)
+    except instructor.GradingError as exc:
+        print(f"course grade {args.step}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args, ws, instructor) -> int:
+    a = args.assignment
+    if args.step == "release":
+        path = instructor.release(ws, a)
+        print(f"released {a} -> {path}  (gradebook: {ws.db_url})")
+    elif args.step == "collect":
+        report = instructor.collect(ws, a, args.source)
+        print(report.table())
+    elif args.step == "autograde":
+        from course.grading.parallel import default_workers
+
+        workers = args.workers or default_workers()
+        results, problems = instructor.autograde(ws, a, args.student, workers=workers,
+                                                 progress=not args.no_progress)
+        _print_autograde(ws, a, results, problems)
+        return 1 if any(not r.success for r in results) else 0
+    elif args.step == "feedback":
+        path = instructor.feedback(ws, a, args.student)
+        print(f"feedback for {a} in {path}/<student>/{a}/")
+    elif args.step == "export":
+        path = instructor.export(ws, a, args.csv)
+        print(f"exported {a} -> {path}")
+    elif args.step == "report":
+        from course.grading import report as rep
+
+        r = rep.build(ws, a)
+        print(r.text())
+        png = rep.plot(r, args.png or ws.root / "reports" / f"{a}.png")
+        print(f"\nplot: {png}")
+    return 0
+
+
+def _print_autograde(ws, assignment, results, problems) -> None:
+    from course.grading.export import rows
+
+    with ws.gradebook() as gb:
+        table = {r["student_id"]: r for r in rows(gb, ws, [assignment])}
+    print(f"{'student':<24} {'score':>7}  {'time':>6}  flags")
+    for r in results:
+        row = table.get(r.student, {})
+        score = f"{float(row['score']):g}/{float(row['max_score']):g}" if r.success and row else "-"
+        print(f"{r.student:<24} {score:>7}  {r.seconds:>5.1f}s  {row.get('flags', '') or ''}")
+    for student, flags in sorted(problems.items()):
+        if not any(r.student == student and r.success for r in results):
+            print(f"{student:<24} {'-':>7}  {'':>6}  " + "; ".join(f"{f['kind']}: {f['detail']}" for f in flags))

@@ -1,0 +1,436 @@
+"""Grading with nbgrader: Assignment 1, `course check`, `course grade ...`.
+
+Fast tests (no kernel) check the checker: known mistakes are named, delegating
+to the reference or to PyTorch is refused.  The slow end-to-end test runs the
+instructor's command lines exactly as the README gives them, on the sample
+submissions in tests/submissions/ (see make_submissions.py there), with
+2 workers and a short per-cell timeout, and asserts every score and flag.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course import conv, pool
+from course.grading import a1_convolution as a1
+from course.grading.checks import CheckFailure
+
+ROOT = Path(__file__).resolve().parents[1]
+A = "a1_convolution"
+SUBMISSIONS = ROOT / "tests" / "submissions" / A
+BIN = Path(sys.executable).parent
+TIMEOUT = 10          # seconds per cell while grading the samples (default 30)
+
+_spec = importlib.util.spec_from_file_location("make_submissions", ROOT / "tests" / "submissions" / "make_submissions.py")
+make_submissions = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_submissions)
+EXPECTED = make_submissions.EXPECTED
+
+
+# ============================================================ the checker (fast)
+def _np_conv2d(x, w, b=None, stride=1, padding=0):
+    """A plain NumPy conv2d for these tests (the checker refuses answers that call course.conv)."""
+    (sh, sw), (ph, pw) = a1.as_pair(stride, "stride"), a1.as_pair(padding, "padding")
+    xp = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
+    kh, kw = w.shape[-2:]
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    out = sum(np.einsum("nchw,fc->nfhw", xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw],
+                        w[:, :, i, j]) for i in range(kh) for j in range(kw))
+    return out if b is None else out + b[None, :, None, None]
+
+
+def _np_pool(x, k, stride=None, padding=0, kind="max", count_pad=True):
+    (kh, kw) = a1.as_pair(k, "k")
+    sh, sw = (kh, kw) if stride is None else a1.as_pair(stride, "stride")
+    ph, pw = a1.as_pair(padding, "padding")
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)], constant_values=fill)
+    ones = np.pad(np.ones_like(x), [(0, 0), (0, 0), (ph, ph), (pw, pw)])
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    views = [(xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw],
+              ones[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]) for i in range(kh) for j in range(kw)]
+    if kind == "max":
+        return np.max([v for v, _ in views], axis=0)
+    return sum(v for v, _ in views) / (kh * kw if count_pad else sum(c for _, c in views))
+
+
+def _message(fn, *args, **kwargs) -> str:
+    with pytest.raises(CheckFailure) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def test_flipped_kernel_is_named():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2))
+
+    def flipped(x, weight, bias=None, stride=1, padding=0):
+        return _np_conv2d(x, weight[..., ::-1, ::-1], bias, stride=stride, padding=padding)
+
+    msg = _message(a1.check_conv2d, flipped, x, w, stride=2, padding=1, oracle="torch")
+    first = msg.splitlines()[0]
+    assert "true convolution (flipped kernel)" in first and "cross-correlation" in first
+    assert "case: x (2, 3, 6, 5), weight (4, 3, 3, 2)" in msg and "stride=2, padding=1" in msg
+    assert "expected shape (2, 4, 3, 3), got (2, 4, 3, 3)" in msg
+
+
+def test_conv2d_shape_and_stride_mistakes_are_named():
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((1, 2, 7, 9)), rng.standard_normal((3, 2, 3, 3))
+
+    def stride_width_only(x, weight, bias=None, stride=1, padding=0):
+        s = a1.as_pair(stride, "stride")
+        return _np_conv2d(x, weight, bias, stride=(1, s[1]), padding=padding)
+
+    def one_row_short(x, weight, bias=None, stride=1, padding=0):
+        return _np_conv2d(x, weight, bias, stride=stride, padding=padding)[:, :, :-1]
+
+    def forgets_bias(x, weight, bias=None, stride=1, padding=0):
+        return _np_conv2d(x, weight, None, stride=stride, padding=padding)
+
+    with_call = lambda f, **kw: _message(a1.check_conv2d, f, x, w, **kw).splitlines()[0]  # noqa: E731
+    assert "stride applied only along width" in with_call(stride_width_only, stride=2, padding=1)
+    assert "off by one row: check the output-size formula" in with_call(one_row_short, padding=2)
+    assert "bias missing" in with_call(forgets_bias, bias=rng.standard_normal(3))
+
+
+def test_output_size_mistakes_are_named():
+    assert "forgot the + 1" in _message(a1.check_output_size, lambda n, k, padding=0, stride=1:
+                                        (n + 2 * padding - k) // stride, 7, 3, 1, 2)
+    assert "returned a float" in _message(a1.check_output_size, lambda n, k, padding=0, stride=1:
+                                          (n + 2 * padding - k) / stride + 1, 7, 3, 1, 2)
+    assert "not implemented yet" in _message(a1.check_output_size, _stub, 5, 3)
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def test_pooling_mistakes_are_named():
+    x = np.random.default_rng(2).integers(0, 3, size=(2, 2, 6, 6)).astype(float)   # ties
+    g = np.ones((2, 2, 5, 5))
+
+    def all_maxima(grad_out, x, kernel_size, stride=None, padding=0):
+        return a1._loop_backward(grad_out, x, kernel_size, stride, padding, ties="all")
+
+    assert "tied maxima" in _message(a1.check_max_pool2d_backward, all_maxima, g, x, 2, stride=1,
+                                     oracle="torch").splitlines()[0]
+    assert "stride=None must mean stride = kernel_size" in _message(
+        a1.check_max_pool2d, lambda x, k, stride=None, padding=0: _np_pool(x, k, 1), x, 2)
+    assert "count_include_pad" in _message(
+        a1.check_avg_pool2d, lambda x, k, stride=None, padding=0: _np_pool(x, k, stride, padding, "avg", False),
+        x, 3, stride=2, padding=1)
+
+
+def test_delegation_to_the_reference_or_torch_scores_nothing():
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 1, 5, 5)), rng.standard_normal((1, 1, 3, 3))
+    from course.conv import conv2d as renamed   # any alias: the call itself is detected
+
+    def delegates(x, weight, bias=None, stride=1, padding=0):
+        return renamed(x, weight, bias, stride=stride, padding=padding)
+
+    def uses_torch(x, kernel_size, stride=None, padding=0):
+        import torch
+        return torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel_size, stride, padding).numpy()
+
+    msg = _message(a1.check_conv2d, delegates, x, w)
+    assert "calls course.conv.conv2d" in msg and "no points for delegating" in msg
+    assert "(PyTorch)" in _message(a1.check_max_pool2d, uses_torch, x, 2)
+
+
+def test_reference_answers_pass_every_check(monkeypatch):
+    """The course's reference passes its own checks (hidden tests cannot be unfair to it)."""
+    from course.grading import checks
+
+    monkeypatch.setattr(checks, "FORBIDDEN", ())     # here calling the reference is the point
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 7, 6))
+    a1.check_output_size(conv.output_size, 9, 4, padding=3, stride=2)
+    a1.check_pad2d(conv.pad2d, x, (2, 1))
+    a1.check_conv2d(conv.conv2d, x, rng.standard_normal((2, 3, 2, 3)), rng.standard_normal(2),
+                    stride=(3, 1), padding=(2, 0), oracle="torch")
+    a1.check_max_pool2d(pool.max_pool2d, x, (3, 2), stride=(1, 2), padding=1, oracle="torch")
+    a1.check_avg_pool2d(pool.avg_pool2d, x, 3, stride=2, padding=1, oracle="torch")
+    ties = rng.integers(0, 2, size=(1, 2, 5, 5)).astype(float)
+    a1.check_max_pool2d_backward(pool.max_pool2d_backward, rng.standard_normal((1, 2, 4, 4)), ties, 2,
+                                 stride=1, oracle="torch")
+
+
+def test_course_check_finds_its_notebook_and_never_recurses(tmp_path, monkeypatch, capsys):
+    from course.grading.check import check, current_notebook
+
+    nb = tmp_path / "mine.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), nb)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
+    assert current_notebook() == nb.resolve()
+    monkeypatch.setenv("JPY_SESSION_NAME", "some/server/path/mine.ipynb")   # relative to the server root
+    assert current_notebook() == nb.resolve()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert check() is None and "skipped" in capsys.readouterr().out
+
+
+# ======================================================= end to end (nbgrader)
+def _run(*args, env=None, check=True, timeout=600):
+    proc = subprocess.run([str(BIN / "course"), *map(str, args)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"course {' '.join(map(str, args))} exited {proc.returncode}\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _read_csv(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """release -> collect -> autograde (2 workers) -> feedback -> export -> report, via the CLI."""
+    tmp = tmp_path_factory.mktemp("grading")
+    ws, release = tmp / "workspace", tmp / "release"
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               COURSE_GRADING_RELEASE=str(release))     # leave the committed assignments/ alone
+    env.pop("COURSE_GRADING_WORKSPACE", None)
+    env.pop("COURSE_GRADING_DB", None)
+    w = ("--workspace", ws)
+    out = {"ws": ws, "release": release, "env": env, "tmp": tmp, "samples_before": _hashes(SUBMISSIONS)}
+    out["release_out"] = _run("grade", "release", A, *w, env=env).stdout
+    out["collect_out"] = _run("grade", "collect", A, SUBMISSIONS, *w, env=env).stdout
+    out["submitted_before"] = _hashes(ws / "submitted")
+    out["autograde"] = _run("grade", "autograde", A, "--workers", 2, "--timeout", TIMEOUT, *w, env=env)
+    out["feedback_out"] = _run("grade", "feedback", A, *w, env=env).stdout
+    _run("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
+    out["csv"] = _read_csv(tmp / "grades.csv")
+    out["report_out"] = _run("grade", "report", A, "--png", tmp / "report.png", *w, env=env).stdout
+    return out
+
+
+def _autograded(graded, student) -> nbformat.NotebookNode:
+    return nbformat.read(graded["ws"] / "autograded" / student / A / f"{A}.ipynb", as_version=4)
+
+
+def _errors(nb, grade_id) -> str:
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
+
+
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source, json.dumps(c.metadata, sort_keys=True)) for c in nb.cells]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_release_is_not_stale(assignment, graded, tmp_path):
+    """assignments/<A> is what `nbgrader generate_assignment` makes from solutions/<A> today."""
+    release = graded["release"]
+    if assignment != A:          # A1 was released by the fixture; release the others here
+        release = tmp_path / "release"
+        env = dict(graded["env"], COURSE_GRADING_RELEASE=str(release))
+        _run("grade", "release", assignment, "--workspace", tmp_path / "ws", env=env)
+    committed_dir = ROOT / "assignments" / assignment
+    assert committed_dir.is_dir(), f"run `course grade release {assignment}` and commit assignments/{assignment}"
+    assert sorted(p.name for p in committed_dir.iterdir()) == sorted(p.name for p in (release / assignment).iterdir())
+    for fresh_path in sorted((release / assignment).glob("*.ipynb")):
+        fresh = nbformat.read(fresh_path, as_version=4)
+        committed = nbformat.read(committed_dir / fresh_path.name, as_version=4)
+        assert _cells(fresh) == _cells(committed), (
+            f"assignments/{assignment} is stale: run `course grade release {assignment}` and commit it")
+
+
+@pytest.mark.slow
+def test_release_hides_solutions_and_hidden_tests(graded):
+    text = (ROOT / "assignments" / A / f"{A}.ipynb").read_text()
+    for secret in ("BEGIN HIDDEN TESTS", "random_case_rng", "oracle=", "BEGIN SOLUTION", "np.einsum(\"nchw",
+                   "argmax(axis=2)", "Without padding every 3x3"):
+        assert secret not in text, secret
+    nb = nbformat.reads(text, as_version=4)
+    assert sum("raise NotImplementedError()" in c.source for c in nb.cells if c.cell_type == "code") == 7
+    assert "YOUR ANSWER HERE" in text
+
+
+@pytest.mark.slow
+def test_every_score_and_flag(graded):
+    rows = graded["csv"]
+    assert set(rows) == set(EXPECTED)
+    for student, (score, flags) in EXPECTED.items():
+        row = rows[student]
+        assert float(row["score"]) == score, (student, row)
+        assert float(row["max_score"]) == 100
+        got = set(filter(None, row["flags"].split("; ")))
+        assert got == flags, (student, got, row["flag_details"])
+
+
+@pytest.mark.slow
+def test_stub_scores_zero_and_solution_full_on_every_test(graded):
+    tests = ["test_output_size", "test_pad2d", "test_conv2d_single", "test_conv2d", "test_max_pool2d",
+             "test_avg_pool2d", "test_max_pool2d_backward"]
+    points = [5, 10, 15, 25, 15, 5, 15]
+    assert sum(points) + 10 == 100     # + the written answer, graded by hand
+    stub, correct = graded["csv"]["stub"], graded["csv"]["correct"]
+    assert [float(stub[t]) for t in tests] == [0] * 7
+    assert [float(correct[t]) for t in tests] == points
+    assert correct["needs_manual_grade"] == "True"     # the written answer waits for the instructor
+    for t in tests:
+        assert "not implemented yet" in _errors(_autograded(graded, "stub"), t)
+
+
+@pytest.mark.slow
+def test_failure_messages_name_the_mistake(graded):
+    wrong = _autograded(graded, "partly_wrong")
+    assert "your output equals true convolution (flipped kernel)" in _errors(wrong, "test_conv2d_single")
+    assert "your output equals true convolution (flipped kernel)" in _errors(wrong, "test_conv2d")
+    assert "tied maxima sent its gradient to every maximum" in _errors(wrong, "test_max_pool2d_backward")
+    assert "case: " in _errors(wrong, "test_conv2d") and "expected shape" in _errors(wrong, "test_conv2d")
+    delegates = _autograded(graded, "delegates")
+    assert "calls course.conv.conv2d" in _errors(delegates, "test_conv2d")
+    assert "(PyTorch); no points for delegating" in _errors(delegates, "test_max_pool2d")
+    dead = _autograded(graded, "kernel_dies")
+    assert "DeadKernelError" in _errors(dead, "test_avg_pool2d")
+    assert "not run: the kernel died in test_avg_pool2d" in _errors(dead, "test_max_pool2d_backward")
+
+
+@pytest.mark.slow
+def test_tampered_test_cells_are_restored_with_hidden_tests(graded):
+    edited = _autograded(graded, "tampered_edit")
+    cell = next(c for c in edited.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_avg_pool2d")
+    assert "BEGIN HIDDEN TESTS" in cell.source and "all tests passed" not in cell.source
+    deleted = _autograded(graded, "tampered_delete")
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in deleted.cells]
+    assert ids.index("test_max_pool2d_backward") == ids.index("max_pool2d_backward") + 1
+
+
+@pytest.mark.slow
+def test_feedback_never_shows_hidden_tests(graded):
+    pages = sorted((graded["ws"] / "feedback").glob(f"*/{A}/{A}.html"))
+    assert {p.parts[-3] for p in pages} == {s for s, (_, f) in EXPECTED.items()
+                                            if not f & {"corrupt:a1_convolution", "missing:a1_convolution"}}
+    for page in pages:
+        html = page.read_text()
+        for secret in ("BEGIN HIDDEN", "random_case_rng", "oracle=", "draw(", "Traceback (most recent",
+                       "Cell In[", "ipython-input", "----&gt;"):
+            assert secret not in html, (page, secret)
+    wrong = (graded["ws"] / "feedback" / "partly_wrong" / A / f"{A}.html").read_text()
+    assert "true convolution (flipped kernel)" in wrong and "tied maxima" in wrong
+
+
+@pytest.mark.slow
+def test_report_has_pass_rates_histogram_and_common_failures(graded):
+    out = graded["report_out"]
+    assert "test_conv2d" in out and "passed" in out and "most common failures" in out
+    assert "flipped kernel" in out and "tampered:test_avg_pool2d" in out
+    png = graded["tmp"] / "report.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_autograde_shows_progress_and_counts(graded):
+    err = graded["autograde"].stderr
+    assert "autograde a1_convolution" in err and "graded=9" in err and "failed=0" in err and "flagged=5" in err
+
+
+@pytest.mark.slow
+def test_regrading_is_idempotent_and_submissions_are_never_modified(graded):
+    ws, env, tmp = graded["ws"], graded["env"], graded["tmp"]
+    _run("grade", "autograde", A, "--student", "correct", "--student", "tampered_edit", "--student",
+         "kernel_dies", "--workers", 2, "--timeout", TIMEOUT, "--no-progress", "--workspace", ws, env=env)
+    _run("grade", "export", A, "--csv", tmp / "again.csv", "--workspace", ws, env=env)
+    again = _read_csv(tmp / "again.csv")
+    keep = lambda r: {k: v for k, v in r.items() if k != "timestamp"}  # noqa: E731
+    assert {s: keep(r) for s, r in again.items()} == {s: keep(r) for s, r in graded["csv"].items()}
+    assert _hashes(ws / "submitted") == graded["submitted_before"]
+    assert _hashes(SUBMISSIONS) == graded["samples_before"]
+
+
+@pytest.mark.slow
+def test_manual_grade_completes_the_solution_to_100(graded):
+    from nbgrader.api import Gradebook
+
+    url = f"sqlite:///{graded['ws'] / 'gradebook.db'}"
+    with Gradebook(url, "course") as gb:
+        grade = gb.find_grade("written_padding", A, A, "correct")
+        grade.manual_score = 10
+        gb.db.commit()
+    _run("grade", "export", A, "--csv", graded["tmp"] / "final.csv", "--workspace", graded["ws"], env=graded["env"])
+    assert float(_read_csv(graded["tmp"] / "final.csv")["correct"]["score"]) == 100
+
+
+@pytest.mark.slow
+def test_collect_from_a_zip_into_another_gradebook(graded, tmp_path):
+    archive = tmp_path / "downloads.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for student in ("correct", "corrupt"):
+            for f in (SUBMISSIONS / student).iterdir():
+                zf.write(f, f"export/{student}/{f.name}")
+    ws, db = tmp_path / "ws", tmp_path / "elsewhere.db"
+    env = graded["env"]
+    out = _run("grade", "collect", A, archive, "--workspace", ws, "--db", f"sqlite:///{db}", env=env).stdout
+    assert "collected 1 submission(s): correct" in out and "corrupt: corrupt:" in out
+    assert (ws / "submitted" / "correct" / A / f"{A}.ipynb").is_file()
+    assert db.is_file() and not (ws / "gradebook.db").exists()
+
+
+def _check_results(table: str) -> dict[str, str]:
+    """{test: pass|FAIL} from `course check`'s table (autograded tests only)."""
+    rows = [line.split() for line in table.splitlines()]
+    return {r[0]: r[2] for r in rows if len(r) >= 3 and r[2] in ("pass", "FAIL")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_course_check_solution_passes_and_stubs_fail_everything(assignment):
+    """`course check` (no workspace): the solution passes every autograded test, the release none."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    for solution in sorted((ROOT / "solutions" / assignment).glob("*.ipynb")):
+        out = _run("check", solution, env=env).stdout
+        results = _check_results(out)
+        assert results and set(results.values()) == {"pass"}, out
+        stub = _run("check", ROOT / "assignments" / assignment / solution.name, env=env, check=False)
+        assert stub.returncode == 1
+        assert _check_results(stub.stdout) == {name: "FAIL" for name in results}, stub.stdout
+        if assignment == A:
+            assert "90 / 90" in out and "0 / 90" in stub.stdout and "written_padding" in stub.stdout
+            assert stub.stdout.count("not implemented yet") == 7
+    assert not (ROOT / "assignments" / assignment / "grading").exists()    # no instructor workspace needed
+
+
+@pytest.mark.slow
+def test_course_check_in_the_last_cell_checks_its_own_notebook(tmp_path, monkeypatch):
+    """`course.check()` in the released notebook's last cell finds the notebook (Jupyter sets
+    JPY_SESSION_NAME for the kernel) and prints the table; it does not recurse."""
+    from nbclient import NotebookClient
+
+    mine = tmp_path / f"{A}.ipynb"
+    (mine).write_bytes((ROOT / "assignments" / A / f"{A}.ipynb").read_bytes())
+    nb = nbformat.read(mine, as_version=4)
+    last = nb.cells[-1]
+    assert last.source.strip().endswith("course.check()")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(mine))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_CHECK_RUNNING", raising=False)
+    client = NotebookClient(nbformat.v4.new_notebook(cells=[last]), kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    out = "".join(o.get("text", "") for o in client.execute().cells[0].outputs)
+    assert f"Checking {A}.ipynb" in out and "0 / 90" in out
+    assert out.count("test_conv2d ") == 1 and "skipped" not in out
