@@ -1,0 +1,916 @@
+"""Checks for Assignment 2 (backpropagation, layers as modules, training a CNN).
+
+One ``check_<thing>`` per graded piece, like ``course.grading.a1_convolution``.
+Each builds the student's object (a ``Value``, a layer class that subclasses
+``course.nn.Module``, a function), runs it on one case, computes the expected
+answer with PyTorch's autograd (float64), and raises
+:class:`~course.grading.checks.CheckFailure` naming the case, the shapes, an
+excerpt and, when the wrong answer is what a known mistake produces, the
+mistake: a bias gradient that is not summed over the batch, a transposed
+weight gradient, a ReLU mask taken from the wrong array, a softmax that
+overflows without the max shift, gradients that are assigned instead of added,
+an SGD step that forgets to zero the gradients, ...
+
+Delegation is refused per graded function, not per module: the student's
+layers may (and do) use ``course.nn.Module``'s ``save_for_backward`` /
+``pop_saved`` and the forward helpers of ``course.conv`` / ``course.pool``, but
+a graded ``backward`` that calls the course's reference for the same thing
+(``course.nn.Conv2d.backward``, ``course.conv.conv2d_backward``,
+``course.pool.max_pool2d_backward``, ``course.optim.SGD.step``, ...) or PyTorch
+scores no points, with a message saying why.  Test cells stay short::
+
+    a2.check_linear(Linear, n=4, in_features=3, out_features=5, seed=1)
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from course import conv, nn, pool, train
+from course._validate import as_pair
+from course.grading import checks
+from course.grading.a1_convolution import _loop_backward
+from course.grading.checks import CheckFailure, Mistake, describe, expect_close
+
+__all__ = [
+    "CheckFailure", "random_case_rng", "random_expression", "check_value_op", "check_value_graph",
+    "check_gradcheck", "check_linear", "check_relu", "check_softmax_cross_entropy", "check_conv2d",
+    "check_maxpool2d", "check_sgd_step", "check_cnn", "check_training",
+]
+
+
+def random_case_rng(seed: int) -> np.random.Generator:
+    """The random generator hidden tests draw their cases from (fixed seed: same cases every run)."""
+    return np.random.default_rng(seed)
+
+
+# =================================================================== delegation
+# What each graded piece may not call: the course's reference for the same
+# computation.  PyTorch is refused everywhere.
+FORBID = {
+    "value": ("course.autodiff",),
+    "linear": (nn.Linear.backward,),
+    "relu": (nn.ReLU.forward, nn.ReLU.backward),
+    "softmax": (nn.SoftmaxCrossEntropy.forward, nn.SoftmaxCrossEntropy.backward),
+    "conv": (nn.Conv2d.backward, conv.conv2d_backward, conv.col2im),
+    "pool": (nn.MaxPool2d.backward, pool.max_pool2d_backward),
+    "sgd": ("course.optim", train.fit),
+}
+FORBID["training"] = tuple(f for group in FORBID.values() for f in group)
+ALWAYS = ("torch",)
+
+
+def call(fn: Callable, *args, name: str, case: str = "", forbid: Iterable = (), **kwargs):
+    """``checks.call`` (every failure becomes a CheckFailure) that refuses the functions in ``forbid``.
+
+    ``forbid``: functions (refused by identity, however they were imported or
+    subclassed) and module names (every function in them).  The watch follows
+    the actual calls (``sys.setprofile``), as in Assignment 1.
+    """
+    watch = _Watch(tuple(forbid) + ALWAYS)
+    with watch:
+        try:
+            result = checks.call(fn, *args, name=name, case=case, forbid=(), **kwargs)
+        except CheckFailure as failure:
+            if not watch.calls:
+                raise _shape_hint(failure, name, case) from failure.__cause__
+            result = None
+    if watch.calls:
+        used = watch.calls[0]
+        what = "PyTorch" if used.startswith("torch") else "the course's reference implementation"
+        raise CheckFailure(f"{name}: calls {used} ({what}); no points for delegating: implement it with NumPy"
+                           f"{_case(case)}")
+    return result
+
+
+class _Watch:
+    """Records calls into forbidden functions (by code object) or modules (by file / C module name)."""
+
+    def __init__(self, forbid: tuple):
+        self.codes: dict = {}
+        files, prefixes = [], []
+        for item in forbid:
+            if isinstance(item, str):
+                prefixes.append(item)
+                path = _module_path(item)
+                if path:
+                    files.append(path)
+            else:
+                fn = getattr(item, "__func__", item)
+                self.codes[fn.__code__] = f"{fn.__module__}.{fn.__qualname__}"
+        self.files, self.prefixes = tuple(files), tuple(prefixes)
+        self.calls: list[str] = []
+        self._old = None
+
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if code in self.codes:
+                self.calls.append(self.codes[code])
+            elif self.files and code.co_filename.startswith(self.files):
+                self.calls.append(f"{frame.f_globals.get('__name__', '?')}."
+                                  f"{getattr(code, 'co_qualname', code.co_name)}")
+        elif event == "c_call":
+            module = getattr(arg, "__module__", None) or ""
+            if module.startswith(self.prefixes):
+                self.calls.append(f"{module}.{getattr(arg, '__name__', '?')}")
+
+    def __enter__(self):
+        self._old = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(self._old)
+        return False
+
+
+def _module_path(module: str) -> str | None:
+    """The file (module) or folder (package) whose code counts as ``module``, without importing it."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return os.path.join(list(spec.submodule_search_locations)[0], "")
+    return spec.origin
+
+
+def _shape_hint(failure: CheckFailure, name: str, case: str) -> CheckFailure:
+    """``x.grad += g`` with a g of the wrong shape raises a broadcasting ValueError: say what it means."""
+    cause = failure.__cause__
+    if "backward" in name and isinstance(cause, ValueError) and "broadcast" in str(cause):
+        return CheckFailure(
+            f"{name}: a gradient has the wrong shape: each gradient has the shape of what it is the gradient "
+            f"of (weight.grad like weight, bias.grad like bias: sum over the batch and position axes)"
+            f"{_case(case)}\n  NumPy said: {str(cause).strip().splitlines()[0]}")
+    return failure
+
+
+def _case(case: str) -> str:
+    return f"\n  case: {case}" if case else ""
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _t(a, grad: bool = False):
+    """float64 torch tensor (a copy), optionally requiring grad."""
+    torch = _torch()
+    t = torch.tensor(np.asarray(a, dtype=np.float64))
+    return t.requires_grad_(True) if grad else t
+
+
+# ===================================================== 1. scalar Value backward
+_VALUE_OPS = {"mul": "__mul__", "tanh": "tanh", "exp": "exp"}
+
+
+def check_value_op(Value, op: str, x: float, y: float | None = None, out_grad: float = 1.0,
+                   grad_before: float = 0.0, same_node: bool = False):
+    """One node's local backward, alone: ``out = a * b`` (or ``a.tanh()``, ``a.exp()``).
+
+    The inputs start with ``.grad = grad_before`` and ``out.grad`` is set to
+    ``out_grad`` by hand before ``out._backward()`` runs, so the chain rule
+    (times out.grad) and accumulation (+=) are both visible.  ``same_node``:
+    ``a * a`` (one node used as both factors).
+    """
+    method = _VALUE_OPS[op]
+    a = Value(x)
+    b = a if same_node else (Value(y) if op == "mul" else None)
+    a.grad = grad_before
+    if b is not None and b is not a:
+        b.grad = grad_before
+    expr = "a * a" if same_node else {"mul": "a * b", "tanh": "a.tanh()", "exp": "a.exp()"}[op]
+    case = (f"out = {expr} with a = Value({x:g})" + (f", b = Value({y:g})" if op == "mul" and not same_node else "")
+            + f"; grads before = {grad_before:g}; out.grad = {out_grad:g}; then out._backward()")
+    name = f"Value.{method}"
+    out = call(lambda: {"mul": lambda: a * b, "tanh": a.tanh, "exp": a.exp}[op](), name=name, case=case,
+               forbid=FORBID["value"])
+    if not isinstance(out, Value):
+        raise CheckFailure(f"{name}: returned {type(out).__name__}, expected a Value (return out){_case(case)}")
+    want_data = {"mul": x * (x if same_node else y or 0.0), "tanh": math.tanh(x), "exp": math.exp(x)}[op]
+    if not math.isclose(out.data, want_data, rel_tol=1e-9, abs_tol=1e-12):
+        raise CheckFailure(f"{name}: wrong forward value out.data (the forward was given: did you change it?)"
+                           f"{_case(case)}\n  expected {want_data!r}, got {out.data!r}")
+    out.grad = out_grad
+    call(out._backward, name=f"{name} backward", case=case, forbid=FORBID["value"])
+
+    # expected: torch autograd of the same operation, plus what was there before
+    ta = _t(x, grad=True)
+    tb = ta if same_node else (_t(y, grad=True) if op == "mul" else None)
+    tout = {"mul": lambda: ta * tb, "tanh": ta.tanh, "exp": ta.exp}[op]()
+    tout.backward(_t(out_grad))
+    names = ["a"] if (b is None or same_node) else ["a", "b"]
+    got = {"a": a.grad} if len(names) == 1 else {"a": a.grad, "b": b.grad}
+    want = {"a": grad_before + float(ta.grad)} if len(names) == 1 else \
+        {"a": grad_before + float(ta.grad), "b": grad_before + float(tb.grad)}
+
+    g, p = out_grad, grad_before
+    mistakes: list[tuple[str, dict]] = []
+    if op == "mul":
+        yy = x if same_node else y
+        local = {"a": yy, "b": x}
+        if same_node:
+            mistakes.append((("a node used twice kept only one contribution: add (+=) into self.grad and "
+                              "other.grad, never assign (=); here self and other are the same node"),
+                             {"a": p + g * x}))
+        else:
+            mistakes.append((("factors swapped: d(a * b)/da is b, the OTHER factor: "
+                              "self.grad += other.data * out.grad"), {"a": p + g * x, "b": p + g * yy}))
+    elif op == "tanh":
+        t = math.tanh(x)
+        local = {"a": 1 - t * t}
+        mistakes += [("d tanh(x)/dx = 1 - tanh(x)**2: square the OUTPUT t = out.data, not the input x",
+                      {"a": p + g * (1 - x * x)}),
+                     ("d tanh(x)/dx = 1 - t**2 with t squared (you used 1 - t)", {"a": p + g * (1 - t)})]
+    else:
+        local = {"a": math.exp(x)}
+        mistakes.append(("d exp(x)/dx = exp(x), which is out.data; you used the input x",
+                         {"a": p + g * x}))
+    if not same_node:
+        mistakes.append(("forgot the chain rule: multiply the local derivative by out.grad",
+                         {k: p + local[k] for k in names}))
+        if p != 0:
+            mistakes.append((("assigned (=) instead of adding (+=): a gradient already in .grad was lost; "
+                              "a node used several times must collect every contribution"),
+                             {k: g * local[k] for k in names}))
+    _expect_grads(name, case, got, want, mistakes)
+
+
+def _expect_grads(name: str, case: str, got: dict, want: dict, mistakes=(), summary: str = "wrong gradient"):
+    """Compare scalar gradients {input name: value}; name a matching known mistake."""
+    for k, v in got.items():
+        if not isinstance(v, (int, float, np.floating, np.integer)):
+            raise CheckFailure(f"{name}: {k}.grad is a {type(v).__name__}, expected a float{_case(case)}")
+    close = lambda u, v: math.isclose(float(u), float(v), rel_tol=1e-7, abs_tol=1e-9)  # noqa: E731
+    if all(close(got[k], want[k]) for k in want):
+        return
+    for message, values in mistakes:
+        if all(close(got[k], values.get(k, want[k])) for k in want):
+            summary = message
+            break
+    detail = ", ".join(f"{k}.grad: expected {want[k]:.6g}, got {float(got[k]):.6g}" for k in want)
+    raise CheckFailure(f"{name}: {summary}{_case(case)}\n  {detail}")
+
+
+_NAMES = "abc"
+
+
+def random_expression(rng: np.random.Generator, n_inputs: int = 2, depth: int = 3) -> tuple[str, dict]:
+    """A random formula over inputs a, b, (c) with + * tanh() exp() and constants, inputs reused.
+
+    Returns ``(expression, {"a": value, ...})``; the same text evaluates on
+    Values and on torch tensors.
+    """
+    names = _NAMES[:n_inputs]
+
+    def build(d):
+        if d == 0 or rng.random() < 0.2:
+            return names[int(rng.integers(n_inputs))] if rng.random() < 0.85 else f"{rng.uniform(-2, 2):.2f}"
+        kind = rng.choice(["+", "*", "*", "tanh", "exp"])
+        if kind in "+*":
+            left, right = build(d - 1), build(d - 1)
+            if _is_const(left) and _is_const(right):
+                right = names[0]
+            return f"({left} {kind} {right})"
+        inner = build(d - 1)
+        if _is_const(inner):
+            inner = names[int(rng.integers(n_inputs))]
+        return f"{inner}.{kind}()" if inner.startswith("(") or len(inner) == 1 else f"({inner}).{kind}()"
+
+    expr = build(depth)
+    while not any(n in expr for n in names):
+        expr = build(depth)
+    values = {n: round(float(rng.uniform(-1.2, 1.2)), 3) for n in names}
+    return expr, values
+
+
+def _is_const(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def check_value_graph(Value, expression: str, **inputs: float):
+    """Build ``expression`` from Values, call ``backward()``, compare every input's grad with torch.
+
+    ``check_value_graph(Value, "a * a + a", a=3.0)``: gradients must add up over
+    every path through the graph (reused nodes).
+    """
+    names = list(inputs)
+    f = eval(f"lambda {', '.join(names)}: {expression}", {})  # the test's own formula, not student code
+    case = f"out = {expression} with " + ", ".join(f"{k} = Value({v:g})" for k, v in inputs.items()) + \
+        "; out.backward()"
+    values = {k: Value(v) for k, v in inputs.items()}
+    out = call(lambda: f(**values), name="Value", case=case, forbid=FORBID["value"])
+    if not isinstance(out, Value):
+        raise CheckFailure(f"Value: the formula gave a {type(out).__name__}, expected a Value{_case(case)}")
+    call(out.backward, name="Value.backward", case=case, forbid=FORBID["value"])
+    tvals = {k: _t(v, grad=True) for k, v in inputs.items()}
+    tout = f(**tvals)
+    tout.backward()
+    if not math.isclose(out.data, tout.item(), rel_tol=1e-9, abs_tol=1e-12):
+        raise CheckFailure(f"Value: wrong forward value{_case(case)}\n"
+                           f"  expected out.data = {tout.item():.6g}, got {out.data:.6g}")
+    want = {k: float(t.grad) if t.grad is not None else 0.0 for k, t in tvals.items()}
+    got = {k: values[k].grad for k in names}
+    uses = {k: len(re.findall(rf"\b{k}\b", expression)) for k in names}
+    reused = [k for k in names if uses[k] > 1 and isinstance(got[k], (int, float))
+              and not math.isclose(got[k], want[k], rel_tol=1e-7, abs_tol=1e-9)]
+    summary = (f"wrong gradient for {reused[0]}, which the formula uses {uses[reused[0]]} times: every use must "
+               f"ADD (+=) its contribution" if reused else "wrong gradient")
+    _expect_grads("Value.backward", case, got, want, summary=summary)
+
+
+# ================================================================ gradcheck
+def check_gradcheck(module, inputs, name: str | None = None, tol: float = 1e-6, forbid: str | None = None):
+    """``course.nn.gradcheck`` on the student's module: every gradient agrees with central differences."""
+    name = name or type(module).__name__
+    single = not isinstance(inputs, (tuple, list))
+    shapes = ", ".join(describe(np.asarray(x)) for x in ([inputs] if single else inputs))
+    case = f"gradcheck({name}, inputs {shapes})"
+    group = forbid or {"Linear": "linear", "ReLU": "relu", "SoftmaxCrossEntropy": "softmax",
+                       "Conv2d": "conv", "MaxPool2d": "pool"}.get(type(module).__name__, "training")
+    report = call(nn.gradcheck, module, inputs, name=f"{name}.backward", case=case, forbid=FORBID[group])
+    bad = {k: v for k, v in report.items() if not v < tol}
+    if bad:
+        worst = max(bad, key=bad.get)
+        raise CheckFailure(
+            f"{name}.backward: gradcheck failed: the gradient of {', '.join(bad)} differs from finite differences"
+            f"{_case(case)}\n  worst: {worst}, max relative error {bad[worst]:.2g} (a correct backward gives "
+            f"< {tol:g})\n" + "\n".join("    " + line for line in str(report).splitlines()))
+
+
+# ============================================================ layers: helpers
+def _set_param(layer, attr: str, value: np.ndarray, cls: str):
+    p = getattr(layer, attr, None)
+    if not isinstance(p, nn.Parameter) or p.data.shape != value.shape:
+        raise CheckFailure(f"{cls}: expected a Parameter `{attr}` of shape {value.shape}, found "
+                           f"{p!r}; keep the given __init__")
+    p.data[...] = value
+    p.grad[...] = 0
+
+
+def _grad_of(layer, attr: str) -> np.ndarray:
+    return getattr(layer, attr).grad.copy()
+
+
+def _new(cls, *args, name: str, **kwargs):
+    try:
+        return cls(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailure(f"{name}: not implemented yet (the stub still raises NotImplementedError)") from None
+    except Exception as exc:
+        raise CheckFailure(f"{name}: creating {cls.__name__}(...) raised {type(exc).__name__}: {exc}") from exc
+
+
+def _check_forward(name, got, want, case):
+    expect_close(got, want, name=f"{name}.forward",
+                 case=case + " (the forward was given: did you change it?)")
+
+
+# ================================================================= 2. Linear
+def check_linear(Linear, n: int = 4, in_features: int = 3, out_features: int = 5, seed: int = 0,
+                 twice: bool = False, x=None, weight=None, bias=None, grad_output=None, expected=None):
+    """Linear.backward against torch: returned grad_x and the ADDED weight.grad, bias.grad.
+
+    ``twice``: two forwards, then two backwards in reverse order (the cache is a
+    stack); the parameter gradients must add up.  ``expected``: a dict with
+    ``grad_x``, ``weight.grad``, ``bias.grad`` for hand-worked cases.
+    """
+    rng = np.random.default_rng(seed)
+    if x is not None:
+        x = np.asarray(x, dtype=float)
+        n, in_features = x.shape
+    if weight is not None:
+        weight = np.asarray(weight, dtype=float)
+        out_features = weight.shape[0]
+    W = weight if weight is not None else rng.standard_normal((out_features, in_features))
+    b = np.asarray(bias, float) if bias is not None else rng.standard_normal(out_features)
+    xs = [x if x is not None else rng.standard_normal((n, in_features))]
+    gs = [np.asarray(grad_output, float) if grad_output is not None else rng.standard_normal((n, out_features))]
+    if twice:
+        xs.append(rng.standard_normal((n, in_features)))
+        gs.append(rng.standard_normal((n, out_features)))
+    layer = _new(Linear, in_features, out_features, rng=seed, name="Linear")
+    _set_param(layer, "weight", W, "Linear")
+    _set_param(layer, "bias", b, "Linear")
+    case = f"Linear({in_features}, {out_features}), x {describe(xs[0])}, grad_output {describe(gs[0])}"
+    if twice:
+        case += "; two forwards (x1, x2), then backward(g2), backward(g1)"
+    for xi in xs:
+        y = call(layer.forward, xi, name="Linear.forward", case=case, forbid=FORBID["linear"])
+        _check_forward("Linear", y, xi @ W.T + b, case)
+    grads_x = [call(layer.backward, gi, name="Linear.backward", case=case, forbid=FORBID["linear"])
+               for gi in reversed(gs)][::-1]
+
+    # torch: one forward/backward per (x, g); parameter .grad accumulates, as in course.nn
+    torch = _torch()
+    tw, tb = _t(W, grad=True), _t(b, grad=True)
+    want_x = []
+    for xi, gi in zip(xs, gs):
+        tx = _t(xi, grad=True)
+        torch.nn.functional.linear(tx, tw, tb).backward(_t(gi))
+        want_x.append(tx.grad.numpy())
+    want_w = np.asarray((expected or {}).get("weight.grad", tw.grad.numpy()), dtype=float)
+    want_b = np.asarray((expected or {}).get("bias.grad", tb.grad.numpy()), dtype=float)
+    if expected and "grad_x" in expected:
+        want_x = [np.asarray(expected["grad_x"], float)]
+
+    for i, (gx, wx) in enumerate(zip(grads_x, want_x)):
+        mistakes = [Mistake("grad_x used W transposed: d loss/d x = grad_output @ W (shape (N, in_features))",
+                            value=gs[i] @ W.T if W.shape[0] == W.shape[1] else None),
+                    Mistake("returned grad_output: the gradient for x is grad_output @ W, shape (N, in_features)",
+                            value=gs[i] if gs[i].shape == wx.shape else None, shape=gs[i].shape),
+                    Mistake("returned None or the weight gradient: return d loss/d x (N, in_features)",
+                            shape=W.shape if W.shape != wx.shape else None)]
+        expect_close(gx, wx, name="Linear.backward (returned grad_x)", case=case, mistakes=mistakes,
+                     what="gradient")
+    sum_w = lambda gi, xi: gi.T @ xi  # noqa: E731
+    w_mistakes = [
+        Mistake("weight.grad is still zero: ADD d loss/d W = grad_output.T @ x into self.weight.grad",
+                value=np.zeros_like(W)),
+        Mistake("weight gradient transposed: weight.grad must have weight's shape (out_features, "
+                "in_features): grad_output.T @ x", value=want_w.T if W.shape[0] == W.shape[1] else None,
+                shape=None if W.shape[0] == W.shape[1] else W.shape[::-1]),
+        Mistake("weight gradient divided by the batch size: the loss already averages over the batch, "
+                "so a layer SUMS over its examples (grad_output.T @ x)", value=want_w / n if n > 1 else None),
+        Mistake("weight gradient of the first example only: grad_output.T @ x sums over the whole batch",
+                value=sum(sum_w(gi[:1], xi[:1]) for gi, xi in zip(gs, xs)) if n > 1 else None),
+    ]
+    b_mistakes = [
+        Mistake("bias.grad is still zero: ADD grad_output.sum(axis=0) into self.bias.grad",
+                value=np.zeros_like(b)),
+        Mistake("bias gradient not summed over the batch: grad_output[0] is the first example's; "
+                "use grad_output.sum(axis=0)", value=sum(gi[0] for gi in gs) if n > 1 else None),
+        Mistake("bias gradient averaged over the batch: SUM it (grad_output.sum(axis=0)); the loss "
+                "already divides by N", value=sum(gi.mean(axis=0) for gi in gs) if n > 1 else None),
+        Mistake("bias gradient not summed over the batch: it has shape (N, out_features); "
+                "use grad_output.sum(axis=0)", shape=(n, out_features)),
+    ]
+    if twice:
+        overwrote = "the second backward overwrote the first one's gradient: ADD (+=) into .grad " \
+                    "(a layer used twice collects both contributions)"
+        w_mistakes.insert(0, Mistake(overwrote, value=sum_w(gs[0], xs[0])))
+        b_mistakes.insert(0, Mistake(overwrote, value=gs[0].sum(axis=0)))
+        w_mistakes.insert(1, Mistake("both backwards used the input of the LAST forward: get x from "
+                                     "self.pop_saved() (one cache per forward, last in first out)",
+                                     value=sum_w(gs[0], xs[1]) + sum_w(gs[1], xs[1])))
+    expect_close(_grad_of(layer, "weight"), want_w, name="Linear.backward (weight.grad)", case=case,
+                 mistakes=w_mistakes, what="gradient")
+    expect_close(_grad_of(layer, "bias"), want_b, name="Linear.backward (bias.grad)", case=case,
+                 mistakes=b_mistakes, what="gradient")
+
+
+# =================================================================== 3. ReLU
+def check_relu(ReLU, x, grad_output=None, seed: int = 0, twice: bool = False, expected_grad=None):
+    """ReLU.forward and .backward against torch; x should contain exact zeros (the gradient there is 0)."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, dtype=float)
+    g = np.asarray(grad_output, float) if grad_output is not None else rng.standard_normal(x.shape)
+    xs, gs = [x], [g]
+    if twice:
+        xs.append(rng.integers(-2, 3, size=x.shape) * 0.5)
+        gs.append(rng.standard_normal(x.shape))
+    layer = _new(ReLU, name="ReLU")
+    case = f"x {describe(x)}" + ("; two forwards (x1, x2), then backward(g2), backward(g1)" if twice else "")
+    for xi in xs:
+        mine = xi.copy()
+        y = call(lambda mine=mine: layer.forward(mine), name="ReLU.forward", case=case, forbid=FORBID["relu"])
+        if not np.array_equal(mine, xi):
+            raise CheckFailure(f"ReLU.forward: changed its input x in place (x[x < 0] = 0 or similar): the caller "
+                               f"still needs x; return a new array (np.maximum(x, 0) or x * mask){_case(case)}")
+        expect_close(y, np.maximum(xi, 0), name="ReLU.forward", case=case, mistakes=[
+            Mistake("returned the mask, not the values: forward returns max(x, 0)", value=(xi > 0).astype(float)),
+            Mistake("kept the negative values: ReLU zeroes them, max(x, 0)", value=np.abs(xi)),
+        ])
+    got = [call(layer.backward, gi, name="ReLU.backward", case=case, forbid=FORBID["relu"])
+           for gi in reversed(gs)][::-1]
+    torch = _torch()
+    for i, (xi, gi) in enumerate(zip(xs, gs)):
+        tx = _t(xi, grad=True)
+        torch.relu(tx).backward(_t(gi))
+        want = np.asarray(expected_grad, float) if expected_grad is not None and i == 0 else tx.grad.numpy()
+        mistakes = [
+            Mistake("the gradient at x == 0 must be 0 (PyTorch's convention): the mask is x > 0, not x >= 0",
+                    value=gi * (xi >= 0)),
+            Mistake("mask taken from grad_output: the gradient flows where the INPUT x was positive "
+                    "(save x > 0 in forward)", value=gi * (gi > 0)),
+            Mistake("returned the mask: multiply it by grad_output (chain rule)", value=(xi > 0).astype(float)),
+            Mistake("gradient passed through unchanged: zero it where x <= 0 (a mask from the output, "
+                    "y >= 0, is always true)", value=gi),
+        ]
+        if twice:
+            mistakes.insert(0, Mistake("both backwards used the mask of the LAST forward: save it with "
+                                       "self.save_for_backward and get it back with self.pop_saved() "
+                                       "(a stack: one cache per forward)", value=gi * (xs[-1] > 0)))
+        expect_close(got[i], want, name="ReLU.backward", case=case, mistakes=mistakes, what="gradient")
+
+
+# ==================================================== 4. SoftmaxCrossEntropy
+def check_softmax_cross_entropy(SoftmaxCrossEntropy, logits, targets, grad_output=None,
+                                expected_loss=None, expected_grad=None):
+    """forward (mean cross-entropy, a float) and backward against ``torch.nn.functional.cross_entropy``.
+
+    ``grad_output=None`` calls ``backward()`` with its default (1.0).
+    """
+    logits = np.asarray(logits, dtype=float)
+    targets = np.asarray(targets, dtype=np.int64)
+    n, k = logits.shape
+    big = float(np.abs(logits).max()) if logits.size else 0.0
+    case = f"logits {describe(logits)} (largest |logit| {big:.3g}), targets {targets.tolist()[:8]}" + \
+        ("..." if n > 8 else "") + (f", backward({grad_output:g})" if grad_output is not None else "")
+    loss_fn = _new(SoftmaxCrossEntropy, name="SoftmaxCrossEntropy")
+    value = call(loss_fn.forward, logits, targets, name="SoftmaxCrossEntropy.forward", case=case,
+                 forbid=FORBID["softmax"])
+    torch = _torch()
+    tl = _t(logits, grad=True)
+    tloss = torch.nn.functional.cross_entropy(tl, torch.from_numpy(targets))
+    (tloss * (1.0 if grad_output is None else grad_output)).backward()
+    want = tloss.item() if expected_loss is None else float(expected_loss)
+    want_g = tl.grad.numpy() if expected_grad is None else np.asarray(expected_grad, float)
+
+    if value is None:
+        raise CheckFailure(f"SoftmaxCrossEntropy.forward: returned None (missing `return`?){_case(case)}")
+    arr = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value.astype(float)
+    if arr.shape == (n,):
+        raise CheckFailure(f"SoftmaxCrossEntropy.forward: returned one loss per example (shape {arr.shape}): "
+                           f"return their mean, a float{_case(case)}")
+    if arr.size != 1:
+        raise CheckFailure(f"SoftmaxCrossEntropy.forward: returned shape {arr.shape}, expected a float "
+                           f"(the mean loss){_case(case)}")
+    loss = float(arr.reshape(()))
+    if not np.isfinite(loss):
+        raise CheckFailure(_overflow("SoftmaxCrossEntropy.forward", f"the loss is {loss}", logits, case, want))
+    if not math.isclose(loss, want, rel_tol=1e-7, abs_tol=1e-9):
+        summary = "wrong loss"
+        if math.isclose(loss, want * n, rel_tol=1e-7) and n > 1:
+            summary = "the loss is the SUM over the batch: return the mean (divide by N)"
+        elif math.isclose(loss, -want, rel_tol=1e-7):
+            summary = "sign flipped: the loss is -log(softmax[target]), a positive number"
+        elif math.isclose(loss, -float(np.mean(_log_softmax(logits)[np.arange(n), targets] / np.log(10))),
+                          rel_tol=1e-7):
+            summary = "used log10: the cross-entropy uses the natural logarithm (np.log)"
+        raise CheckFailure(f"SoftmaxCrossEntropy.forward: {summary}{_case(case)}\n"
+                           f"  expected {want:.8g}, got {loss:.8g}")
+
+    args = () if grad_output is None else (grad_output,)
+    got = call(loss_fn.backward, *args, name="SoftmaxCrossEntropy.backward", case=case, forbid=FORBID["softmax"])
+    if isinstance(got, np.ndarray) and got.shape == want_g.shape and not np.all(np.isfinite(got)):
+        raise CheckFailure(_overflow("SoftmaxCrossEntropy.backward", "the gradient has nan/inf entries",
+                                     logits, case, None))
+    probs = np.exp(_log_softmax(logits))
+    onehot = np.eye(k)[targets]
+    scale = 1.0 if grad_output is None else float(grad_output)
+    mistakes = [
+        Mistake("gradient not divided by N: the loss is a mean over the batch, so each row gets "
+                "(softmax - onehot) / N", value=want_g * n if n > 1 else None),
+        Mistake("forgot to subtract 1 at each target class: the gradient is (softmax - onehot) / N",
+                value=scale * probs / n),
+        Mistake("sign flipped: the gradient is (softmax - onehot) / N", value=-want_g),
+        Mistake("ignored grad_output: multiply the gradient by it (chain rule; it is 1.0 when the loss "
+                "is the last node)", value=(probs - onehot) / n if scale != 1.0 else None),
+        Mistake("returned one number: the gradient has the logits' shape (N, K)", shape=()),
+    ]
+    expect_close(got, want_g, name="SoftmaxCrossEntropy.backward", case=case, mistakes=mistakes,
+                 what="gradient", rtol=1e-6, atol=1e-9)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    s = z - z.max(axis=1, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+
+
+def _overflow(name: str, what: str, logits: np.ndarray, case: str, want) -> str:
+    """Say why a softmax cross-entropy became inf/nan, from the logits that did it."""
+    shift = ("exp overflowed or underflowed (exp(1000) is inf and exp(-1000) is 0 in float64): subtract "
+             "each row's max before exp; softmax(z) = softmax(z - max(z)) and the largest shifted logit is 0")
+    log0 = ("log(0): a very unlikely class has softmax exactly 0 in float64; compute log-probabilities as "
+            "shifted - log(sum(exp(shifted))) instead of log(softmax)")
+    far = bool(logits.size) and float(np.max(np.abs(logits))) > 700
+    spread = bool(logits.size) and float(np.max(logits.max(axis=1) - logits.min(axis=1))) > 700
+    why = f"{shift}; and {log0}" if far and spread else shift if far else log0 if spread else \
+        "nan/inf from ordinary logits: look for a division by zero or log of a non-positive number"
+    tail = f"\n  expected {want:.8g}" if want is not None else ""
+    return f"{name}: {what}: {why}{_case(case)}{tail}"
+
+
+# ================================================================= 5. Conv2d
+def check_conv2d(Conv2d, x_shape=(2, 3, 6, 5), out_channels: int = 4, kernel_size=3, stride=1, padding=0,
+                 seed: int = 0, twice: bool = False, x=None, weight=None, bias=None, grad_output=None,
+                 expected=None):
+    """Conv2d.backward against torch: returned grad_x, and the ADDED weight.grad and bias.grad."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, float) if x is not None else rng.standard_normal(x_shape)
+    n, c, h, w = x.shape
+    kh, kw = np.shape(weight)[2:] if weight is not None else as_pair(kernel_size, "kernel_size")
+    W = np.asarray(weight, float) if weight is not None else rng.standard_normal((out_channels, c, kh, kw))
+    f = W.shape[0]
+    b = np.asarray(bias, float) if bias is not None else rng.standard_normal(f)
+    layer = _new(Conv2d, c, f, (kh, kw), stride=stride, padding=padding, rng=seed, name="Conv2d")
+    _set_param(layer, "weight", W, "Conv2d")
+    _set_param(layer, "bias", b, "Conv2d")
+    torch = _torch()
+    F = torch.nn.functional
+    s, p = as_pair(stride, "stride"), as_pair(padding, "padding")
+    y_want = F.conv2d(_t(x), _t(W), _t(b), stride=s, padding=p).numpy()
+    xs = [x] + ([rng.standard_normal(x.shape)] if twice else [])
+    gs = [np.asarray(grad_output, float) if grad_output is not None else rng.standard_normal(y_want.shape)]
+    if twice:
+        gs.append(rng.standard_normal(y_want.shape))
+    case = (f"Conv2d({c}, {f}, kernel_size={(kh, kw)}, stride={stride}, padding={padding}), x {describe(x)}, "
+            f"grad_output {describe(gs[0])}" + ("; two forwards, then backward(g2), backward(g1)" if twice else ""))
+    for xi in xs:
+        y = call(layer.forward, xi, name="Conv2d.forward", case=case, forbid=FORBID["conv"])
+        _check_forward("Conv2d", y, F.conv2d(_t(xi), _t(W), _t(b), stride=s, padding=p).numpy(), case)
+    got_x = [call(layer.backward, gi, name="Conv2d.backward", case=case, forbid=FORBID["conv"])
+             for gi in reversed(gs)][::-1]
+
+    def grads(xi, gi, Wi=W):
+        tx, tw, tb = _t(xi, grad=True), _t(Wi, grad=True), _t(b, grad=True)
+        F.conv2d(tx, tw, tb, stride=s, padding=p).backward(_t(gi))
+        return tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+    per = [grads(xi, gi) for xi, gi in zip(xs, gs)]
+    want_w, want_b = sum(q[1] for q in per), sum(q[2] for q in per)
+    if expected:
+        want_w = np.asarray(expected.get("weight.grad", want_w), float)
+        want_b = np.asarray(expected.get("bias.grad", want_b), float)
+    for i, (gx, (wx, _, _)) in enumerate(zip(got_x, per)):
+        if expected and "grad_x" in expected and i == 0:
+            wx = np.asarray(expected["grad_x"], float)
+        flipped = grads(xs[i], gs[i], W[..., ::-1, ::-1].copy())[0]
+        mistakes = [
+            Mistake("grad_x has the padded input's shape: cut the padding off (grad_x has the shape of x)",
+                    shape=(n, c, h + 2 * p[0], w + 2 * p[1]) if p != (0, 0) else None),
+            Mistake("grad_x used the kernel flipped: scatter grad_output[n, f, r, c] * W[f, :, i, j] back onto "
+                    "the input pixels x[n, :, r*s + i, c*s + j] it multiplied", value=flipped),
+            Mistake("grad_x has the output's shape: it must have the shape of x", shape=gs[i].shape),
+        ]
+        expect_close(gx, wx, name="Conv2d.backward (returned grad_x)", case=case, mistakes=mistakes,
+                     what="gradient")
+    first = sum(grads(xi[:1], gi[:1])[1] for xi, gi in zip(xs, gs))
+    w_mistakes = [
+        Mistake("weight.grad is still zero: ADD d loss/d W into self.weight.grad", value=np.zeros_like(W)),
+        Mistake("weight gradient of the first image only: sum over the batch (and over all output positions)",
+                value=first if n > 1 else None),
+        Mistake("weight gradient divided by the batch size: the loss already averages; a layer sums",
+                value=want_w / n if n > 1 else None),
+        Mistake("weight gradient flipped (true convolution): grad_W[f, c, i, j] = sum of grad_output[n, f, r, col] "
+                "* x_padded[n, c, r*s + i, col*s + j]", value=want_w[..., ::-1, ::-1] if kh * kw > 1 else None),
+        Mistake("weight gradient has axes (C_in, C_out, ...): it must have weight's shape (C_out, C_in, KH, KW)",
+                value=want_w.swapaxes(0, 1) if f == c else None, shape=None if f == c else (c, f, kh, kw)),
+    ]
+    b_mistakes = [
+        Mistake("bias.grad is still zero: ADD grad_output.sum(axis=(0, 2, 3)) into self.bias.grad",
+                value=np.zeros_like(b)),
+        Mistake("bias gradient summed over the batch only: also sum over every output position, "
+                "grad_output.sum(axis=(0, 2, 3))", shape=(f,) + gs[0].shape[2:]),
+        Mistake("bias gradient averaged: SUM over the batch and positions, grad_output.sum(axis=(0, 2, 3))",
+                value=sum(gi.mean(axis=(0, 2, 3)) for gi in gs)),
+        Mistake("bias gradient of the first image only: sum over the batch too",
+                value=sum(gi[0].sum(axis=(1, 2)) for gi in gs) if n > 1 else None),
+    ]
+    if twice:
+        overwrote = "the second backward overwrote the first one's gradient: ADD (+=) into .grad"
+        w_mistakes.insert(0, Mistake(overwrote, value=per[0][1]))
+        b_mistakes.insert(0, Mistake(overwrote, value=per[0][2]))
+    expect_close(_grad_of(layer, "weight"), want_w, name="Conv2d.backward (weight.grad)", case=case,
+                 mistakes=w_mistakes, what="gradient")
+    expect_close(_grad_of(layer, "bias"), want_b, name="Conv2d.backward (bias.grad)", case=case,
+                 mistakes=b_mistakes, what="gradient")
+
+
+# =============================================================== 6. MaxPool2d
+def check_maxpool2d(MaxPool2d, x, kernel_size, stride=None, padding=0, seed: int = 0, grad_output=None,
+                    expected=None):
+    """MaxPool2d.backward against torch (ties go to the first maximum, overlaps add up)."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, float)
+    torch = _torch()
+    k = as_pair(kernel_size, "kernel_size")
+    s = k if stride is None else as_pair(stride, "stride")
+    p = as_pair(padding, "padding")
+    tx = _t(x, grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, k, s, p)
+    g = np.asarray(grad_output, float) if grad_output is not None else rng.standard_normal(tuple(ty.shape))
+    ty.backward(_t(g))
+    want = tx.grad.numpy() if expected is None else np.asarray(expected, float)
+    layer = _new(MaxPool2d, kernel_size, stride=stride, padding=padding, name="MaxPool2d")
+    case = f"MaxPool2d(kernel_size={kernel_size}, stride={stride}, padding={padding}), x {describe(x)}"
+    y = call(layer.forward, x, name="MaxPool2d.forward", case=case, forbid=FORBID["pool"])
+    _check_forward("MaxPool2d", y, ty.detach().numpy(), case)
+    got = call(layer.backward, g, name="MaxPool2d.backward", case=case, forbid=FORBID["pool"])
+    mistakes = [
+        Mistake("a window with tied maxima sent its gradient to every maximum; send it to the first one "
+                "only (row-major), as PyTorch does",
+                value=_loop_backward(g, x, kernel_size, stride, padding, ties="all")),
+        Mistake("a window with tied maxima sent its gradient to the last maximum; PyTorch picks the first "
+                "(row-major)", value=_loop_backward(g, x, kernel_size, stride, padding, ties="last")),
+        Mistake("overlapping windows overwrote each other's gradient: accumulate with +=",
+                value=_loop_backward(g, x, kernel_size, stride, padding, accumulate=False)),
+        Mistake("gradient has the output's shape: it must have the shape of x", shape=g.shape),
+    ]
+    expect_close(got, want, name="MaxPool2d.backward", case=case, mistakes=mistakes, what="gradient")
+
+
+# ================================================================ 7. SGD step
+def _mlp(sizes, seed):
+    d_in, hidden, k = sizes
+    return nn.Sequential(nn.Linear(d_in, hidden, rng=seed), nn.ReLU(), nn.Linear(hidden, k, rng=seed + 1))
+
+
+def _params(model) -> list[np.ndarray]:
+    return [p.data.copy() for p in model.parameters()]
+
+
+def _trajectory(sizes, seed, batches, lr, zero=True, sign=1.0):
+    """Parameters after each step of plain SGD with course.nn, and the losses (for naming mistakes)."""
+    model, loss_fn = _mlp(sizes, seed), nn.SoftmaxCrossEntropy()
+    out, losses = [], []
+    for xb, yb in batches:
+        if zero:
+            model.zero_grad()
+        losses.append(loss_fn(model(xb), yb))
+        model.backward(loss_fn.backward())
+        for p in model.parameters():
+            p.data -= sign * lr * p.grad
+        out.append(_params(model))
+    return out, losses
+
+
+def check_sgd_step(sgd_step, steps: int = 3, lr: float = 0.1, sizes=(4, 6, 3), batch: int = 5, seed: int = 0):
+    """``sgd_step(model, loss_fn, x, y, lr) -> loss`` for ``steps`` steps vs ``torch.optim.SGD``.
+
+    The model is a course.nn MLP (Linear, ReLU, Linear) so that only the step is graded.
+    """
+    rng = np.random.default_rng(seed)
+    d_in, hidden, k = sizes
+    batches = [(rng.standard_normal((batch, d_in)), rng.integers(0, k, size=batch)) for _ in range(steps)]
+    case = (f"{steps} steps of sgd_step(model, loss_fn, x, y, lr={lr:g}) on an MLP "
+            f"Linear({d_in}, {hidden}) -> ReLU -> Linear({hidden}, {k}), batches of {batch}")
+    torch = _torch()
+    net = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, k)).double()
+    model, loss_fn = _mlp(sizes, seed), nn.SoftmaxCrossEntropy()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            net.get_parameter(name).copy_(torch.from_numpy(p.data))
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    hypotheses = {
+        "forgot to zero the gradients: backward ADDS into .grad, so from the second step on the step used "
+        "the sum of all gradients so far; call model.zero_grad() before the backward pass":
+            _trajectory(sizes, seed, batches, lr, zero=False),
+        "moved UP the gradient: the update is p.data -= lr * p.grad": _trajectory(sizes, seed, batches, lr, sign=-1),
+        "learning rate ignored: the update is p.data -= lr * p.grad": _trajectory(sizes, seed, batches, 1.0),
+    }
+    prev = _params(model)
+    for step, (xb, yb) in enumerate(batches, 1):
+        loss = call(sgd_step, model, loss_fn, xb, yb, lr, name="sgd_step", case=case, forbid=FORBID["sgd"])
+        opt.zero_grad()
+        t_loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(xb)), torch.from_numpy(yb))
+        t_loss.backward()
+        opt.step()
+        got = _params(model)
+        want = [p.detach().numpy().copy() for p in net.parameters()]
+        where = f"{case}\n  after step {step}"
+        if not all(np.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(got, want)):
+            summary = "wrong parameters after the step"
+            if all(np.array_equal(a, b) for a, b in zip(got, prev)):
+                summary = ("the parameters did not change: update them in place, p.data -= lr * p.grad "
+                           "(assigning to a loop variable changes nothing)")
+            for message, (traj, _) in hypotheses.items():
+                if all(np.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(got, traj[step - 1])):
+                    summary = message
+                    break
+            worst = max(float(np.abs(a - b).max()) for a, b in zip(got, want))
+            raise CheckFailure(f"sgd_step: {summary}\n  case: {where}\n  largest parameter error {worst:.3g}")
+        if loss is None or not isinstance(loss, (float, int, np.floating, np.ndarray)) or np.size(loss) != 1:
+            raise CheckFailure(f"sgd_step: returned {type(loss).__name__}, expected the loss (a float)\n"
+                               f"  case: {where}")
+        if not math.isclose(float(np.asarray(loss).reshape(())), t_loss.item(), rel_tol=1e-7, abs_tol=1e-10):
+            raise CheckFailure(f"sgd_step: returned the wrong loss: return the loss of the forward pass (before "
+                               f"the update)\n  case: {where}\n  expected {t_loss.item():.8g}, "
+                               f"got {float(loss):.8g}")
+        prev = got
+
+
+# ============================================================ 8. the CNN
+_GRADED_REFERENCE = (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.ReLU)
+
+
+def _check_own_layers(model, classes, name: str, case: str = ""):
+    if not isinstance(model, nn.Module):
+        raise CheckFailure(f"{name}: returned {type(model).__name__}, expected a course.nn Module "
+                           f"(e.g. nn.Sequential(...)){_case(case)}")
+    mods = model.modules()
+    for m in mods:
+        if isinstance(m, _GRADED_REFERENCE) and not isinstance(m, tuple(classes)):
+            raise CheckFailure(f"{name}: uses course.nn.{type(m).__name__}; build the network from YOUR "
+                               f"classes ({', '.join(c.__name__ for c in classes)}){_case(case)}")
+    missing = [c.__name__ for c in classes if not any(isinstance(m, c) for m in mods)]
+    if missing:
+        raise CheckFailure(f"{name}: the network has no {', '.join(missing)}: build conv -> ReLU -> max pool -> "
+                           f"flatten -> linear from your classes{_case(case)}")
+
+
+def _torch_twin(model):
+    """The same network in torch (float64, same weights), or None if a layer has no twin."""
+    torch = _torch()
+    layers = []
+    for m in getattr(model, "layers", None) or []:
+        kind = type(m).__name__
+        if kind == "Conv2d":
+            f, c, kh, kw = m.weight.data.shape
+            t = torch.nn.Conv2d(c, f, (kh, kw), stride=as_pair(m.stride, "stride"),
+                                padding=as_pair(m.padding, "padding"))
+        elif kind == "Linear":
+            o, i = m.weight.data.shape
+            t = torch.nn.Linear(i, o)
+        elif kind == "ReLU":
+            t = torch.nn.ReLU()
+        elif kind == "MaxPool2d":
+            t = torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding)
+        elif kind == "Flatten":
+            t = torch.nn.Flatten()
+        else:
+            return None
+        if hasattr(m, "weight"):
+            with torch.no_grad():
+                t.weight.copy_(torch.from_numpy(m.weight.data))
+                t.bias.copy_(torch.from_numpy(m.bias.data))
+        layers.append(t)
+    return torch.nn.Sequential(*layers).double() if layers else None
+
+
+def check_cnn(make_cnn, classes, seed: int = 0, n: int = 6):
+    """``make_cnn(seed)``: built from the student's classes; maps (N, 1, 8, 8) -> (N, 10); one forward and
+    backward with the course's loss agrees with the same network in torch."""
+    from course.data import digits
+
+    model = call(make_cnn, seed, name="make_cnn", forbid=FORBID["training"])
+    _check_own_layers(model, classes, "make_cnn")
+    d = digits()
+    X, y = d.X_train[:n], d.y_train[:n]
+    case = f"make_cnn({seed}) on {n} digits {describe(X)}"
+    model.zero_grad()
+    scores = call(model.forward, X, name="make_cnn: forward", case=case, forbid=FORBID["training"])
+    if not isinstance(scores, np.ndarray) or scores.shape != (n, 10):
+        raise CheckFailure(f"make_cnn: the network maps {X.shape} to "
+                           f"{getattr(scores, 'shape', type(scores).__name__)}, expected ({n}, 10) class scores"
+                           f"{_case(case)}")
+    loss_fn = nn.SoftmaxCrossEntropy()
+    loss_fn(scores, y)
+    call(model.backward, loss_fn.backward(), name="make_cnn: backward", case=case, forbid=FORBID["training"])
+    twin = _torch_twin(model)
+    if twin is None:
+        return
+    torch = _torch()
+    t_scores = twin(_t(X))
+    expect_close(scores, t_scores.detach().numpy(), name="make_cnn: forward", case=case + " vs torch")
+    torch.nn.functional.cross_entropy(t_scores, torch.from_numpy(y)).backward()
+    for pname, p in model.named_parameters():
+        expect_close(p.grad, twin.get_parameter(pname).grad.numpy(), name=f"make_cnn: backward ({pname}.grad)",
+                     case=case + " vs torch", what="gradient")
+
+
+def check_training(train_digits, classes, seed: int = 0, budget_s: float = 20.0, min_accuracy: float = 0.95):
+    """``train_digits(X_train, y_train, seed)`` returns a trained network of the student's layers; it must
+    train within ``budget_s`` seconds and reach ``min_accuracy`` on the held-out digits."""
+    from course.data import digits
+
+    d = digits()
+    case = f"train_digits(X_train {describe(d.X_train)}, y_train, seed={seed}), then accuracy on X_test " \
+           f"{describe(d.X_test)}"
+    t0 = time.perf_counter()
+    model = call(train_digits, d.X_train, d.y_train, seed=seed, name="train_digits", case=case,
+                 forbid=FORBID["training"])
+    seconds = time.perf_counter() - t0
+    _check_own_layers(model, classes, "train_digits", case)
+    if seconds > budget_s:
+        raise CheckFailure(f"train_digits: training took too long ({seconds:.0f} s, budget {budget_s:.0f} s): "
+                           f"vectorize your backward passes (no Python loops over the batch or over pixels) "
+                           f"or train fewer epochs{_case(case)}")
+    try:
+        accuracy = train.evaluate(model, d.X_test, d.y_test)
+    except Exception as exc:
+        raise CheckFailure(f"train_digits: evaluating the returned network raised {type(exc).__name__}: {exc}"
+                           f"{_case(case)}") from exc
+    if not accuracy >= min_accuracy:
+        raise CheckFailure(f"train_digits: test accuracy below {min_accuracy:.0%}: train longer, or tune the "
+                           f"learning rate (too large diverges, too small crawls){_case(case)}\n"
+                           f"  test accuracy {accuracy:.1%} after {seconds:.1f} s of training")
+    print(f"train_digits: test accuracy {accuracy:.1%} after {seconds:.1f} s of training")

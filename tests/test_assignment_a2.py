@@ -1,0 +1,393 @@
+"""Assignment 2 (backpropagation and a CNN): its checker, its release, and its grading with nbgrader.
+
+Fast tests (no kernel) run the checks of ``course.grading.a2_backprop_cnn`` on
+the solution's own code (executed from solutions/a2_backprop_cnn), on the
+released stubs, and on the solution with one typical mistake written in: the
+right answer passes, a stub fails with "not implemented yet", and each
+mistake is named in the first line of the failure.
+
+The slow tests release the assignment with ``course grade release`` into a
+temporary folder (the committed ``assignments/`` must equal it), grade two
+submissions with ``course grade autograde --workers 2`` (the released stubs
+and the released notebook with the solutions filled in), and run ``course
+check`` on the released notebook.  Helpers come from tests/test_grading.py
+(Assignment 1's tests).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import nbformat
+import numpy as np
+import pytest
+import test_grading as a1_tests  # tests/ is on sys.path under pytest: reuse A1's CLI helpers
+
+from course import conv, nn, optim
+from course.grading import a2_backprop_cnn as a2
+from course.grading.checks import CheckFailure
+
+ROOT = a1_tests.ROOT
+A = "a2_backprop_cnn"
+SOLUTION = ROOT / "solutions" / A / f"{A}.ipynb"
+RELEASE = ROOT / "assignments" / A / f"{A}.ipynb"
+TESTS = {"test_value": 10, "test_linear": 15, "test_relu": 5, "test_softmax_cross_entropy": 15,
+         "test_conv2d": 20, "test_maxpool2d": 10, "test_sgd_step": 5, "test_cnn": 15}
+WRITTEN = {"written_gradients": 5}
+CNN_CLASSES = ("Conv2d", "ReLU", "MaxPool2d", "Linear")
+
+
+# ============================================================ the student's code
+def _cells(path) -> dict[str, str]:
+    nb = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id")}
+
+
+def _namespace(path, **edits) -> dict:
+    """Run the setup cell and every answer cell of a notebook.
+
+    ``edits``: ``grade_id=(old, new)`` or ``grade_id=[(old, new), ...]``, text replacements in that cell.
+    """
+    cells = _cells(path)
+    ns: dict = {}
+    for gid, source in cells.items():
+        if gid.startswith("test_") or gid == "self_check":
+            continue
+        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
+            assert old in source, (gid, old)
+            source = source.replace(old, new)
+        exec(compile(source, f"<{A}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def sol():
+    return _namespace(SOLUTION)
+
+
+@pytest.fixture(scope="module")
+def stub():
+    return _namespace(RELEASE)
+
+
+def _first_line(fn, *args, **kwargs) -> str:
+    with pytest.raises(CheckFailure) as info:
+        fn(*args, **kwargs)
+    return str(info.value).splitlines()[0]
+
+
+def _classes(ns):
+    return tuple(ns[c] for c in CNN_CLASSES)
+
+
+# =========================================================== right answers pass
+def test_the_solution_passes_every_check(sol):
+    V = sol["Value"]
+    rng = a2.random_case_rng(0)
+    for op in ("mul", "tanh", "exp"):
+        a2.check_value_op(V, op, 0.7, -1.3, out_grad=-0.4, grad_before=0.3)
+    for _ in range(10):
+        expr, inputs = a2.random_expression(rng, n_inputs=3)
+        a2.check_value_graph(V, expr, **inputs)
+    a2.check_linear(sol["Linear"], n=3, in_features=4, out_features=2, twice=True)
+    a2.check_relu(sol["ReLU"], rng.integers(-2, 3, size=(3, 4)) * 0.5, twice=True)
+    a2.check_softmax_cross_entropy(sol["SoftmaxCrossEntropy"], [[0., 800.], [800., 0.]], [0, 0])
+    a2.check_softmax_cross_entropy(sol["SoftmaxCrossEntropy"], rng.standard_normal((4, 3)), [0, 1, 2, 0],
+                                   grad_output=2.0)
+    a2.check_conv2d(sol["Conv2d"], x_shape=(2, 3, 7, 6), out_channels=4, kernel_size=(2, 3), stride=(2, 1),
+                    padding=(1, 2), twice=True)
+    a2.check_maxpool2d(sol["MaxPool2d"], rng.integers(0, 2, size=(2, 2, 6, 5)).astype(float), 3, stride=(2, 1),
+                       padding=1)
+    a2.check_gradcheck(sol["Conv2d"](2, 3, 3, stride=2, padding=1, rng=0), rng.standard_normal((2, 2, 5, 4)))
+    a2.check_sgd_step(sol["sgd_step"], steps=3)
+    a2.check_cnn(sol["make_cnn"], classes=_classes(sol))
+
+
+def test_the_reference_layers_pass_the_same_checks(monkeypatch):
+    """course.nn itself passes (so the checks cannot be unfair to a right answer)."""
+    monkeypatch.setattr(a2, "FORBID", {k: () for k in a2.FORBID})
+    rng = np.random.default_rng(1)
+    a2.check_linear(nn.Linear, n=4, in_features=3, out_features=3, twice=True)
+    a2.check_relu(nn.ReLU, rng.integers(-1, 2, size=(2, 5)).astype(float), twice=True)
+    a2.check_softmax_cross_entropy(nn.SoftmaxCrossEntropy, 1000 * rng.standard_normal((3, 5)), [4, 0, 2])
+    a2.check_conv2d(nn.Conv2d, x_shape=(2, 2, 5, 5), out_channels=2, kernel_size=3, stride=2, padding=2)
+    a2.check_maxpool2d(nn.MaxPool2d, np.zeros((1, 1, 4, 5)), 2, stride=1)
+
+
+# ================================================================ stubs fail
+def test_every_stub_fails_as_not_implemented(stub):
+    rng = np.random.default_rng(2)
+    checks = [
+        lambda: a2.check_value_op(stub["Value"], "mul", 2.0, 3.0),
+        lambda: a2.check_value_op(stub["Value"], "tanh", 0.5),
+        lambda: a2.check_value_op(stub["Value"], "exp", 0.5),
+        lambda: a2.check_value_graph(stub["Value"], "a * a + a", a=3.0),
+        lambda: a2.check_linear(stub["Linear"]),
+        lambda: a2.check_gradcheck(stub["Linear"](3, 2, rng=0), rng.standard_normal((4, 3))),
+        lambda: a2.check_relu(stub["ReLU"], [[1., -1.]]),
+        lambda: a2.check_softmax_cross_entropy(stub["SoftmaxCrossEntropy"], [[0., 0.]], [0]),
+        lambda: a2.check_conv2d(stub["Conv2d"]),
+        lambda: a2.check_maxpool2d(stub["MaxPool2d"], rng.standard_normal((1, 2, 4, 4)), 2),
+        lambda: a2.check_sgd_step(stub["sgd_step"]),
+        lambda: a2.check_cnn(stub["make_cnn"], classes=_classes(stub)),
+        lambda: a2.check_training(stub["train_digits"], classes=_classes(stub)),
+    ]
+    for check in checks:
+        assert "not implemented yet" in _first_line(check)
+
+
+# ============================================================ mistakes are named
+def test_value_mistakes_are_named():
+    swapped = _namespace(SOLUTION, value=("self.grad += other.data * out.grad\n            other.grad += self.data",
+                                          "self.grad += self.data * out.grad\n            other.grad += other.data"))
+    assert "factors swapped" in _first_line(a2.check_value_op, swapped["Value"], "mul", 2.0, -3.0)
+    assigned = _namespace(SOLUTION, value=("self.grad += other.data * out.grad\n            other.grad +=",
+                                           "self.grad = other.data * out.grad\n            other.grad ="))
+    V = assigned["Value"]
+    assert "assigned (=) instead of adding (+=)" in _first_line(a2.check_value_op, V, "mul", 2.0, -3.0,
+                                                                 out_grad=0.5, grad_before=0.25)
+    assert "a node used twice kept only one contribution" in _first_line(a2.check_value_op, V, "mul", 3.0,
+                                                                          same_node=True)
+    first = _first_line(a2.check_value_graph, V, "a * a + a", a=3.0)
+    assert "wrong gradient for a, which the formula uses 3 times" in first
+    tanh_of_input = _namespace(SOLUTION, value=("(1.0 - t * t) * out.grad", "(1.0 - self.data ** 2) * out.grad"))
+    assert "square the OUTPUT" in _first_line(a2.check_value_op, tanh_of_input["Value"], "tanh", 0.5, out_grad=2.0)
+    no_chain = _namespace(SOLUTION, value=("self.grad += out.data * out.grad", "self.grad += out.data"))
+    assert "forgot the chain rule" in _first_line(a2.check_value_op, no_chain["Value"], "exp", 1.0, out_grad=2.0)
+
+
+def test_linear_mistakes_are_named():
+    def first(old, new, **kw):
+        return _first_line(a2.check_linear, _namespace(SOLUTION, linear=(old, new))["Linear"], **kw)
+
+    assert "bias gradient not summed over the batch: grad_output[0]" in first(
+        "grad_output.sum(axis=0)", "grad_output[0]")
+    assert "bias gradient averaged over the batch" in first("grad_output.sum(axis=0)", "grad_output.mean(axis=0)")
+    assert "weight gradient transposed" in first("grad_output.T @ x", "x.T @ grad_output",
+                                                 in_features=4, out_features=4)
+    assert "weight gradient divided by the batch size" in first("grad_output.T @ x", "grad_output.T @ x / len(x)")
+    assert "second backward overwrote the first" in first("self.weight.grad += ", "self.weight.grad = ", twice=True)
+    # a non-square transposed gradient cannot even be added: the broadcasting error is explained
+    assert "a gradient has the wrong shape" in first("grad_output.T @ x", "x.T @ grad_output",
+                                                     in_features=3, out_features=5)
+
+
+def test_relu_mistakes_are_named():
+    x, g = np.array([[-1., 0., 2.]]), np.array([[5., -6., -7.]])
+
+    def first(*edits, **kw):
+        return _first_line(a2.check_relu, _namespace(SOLUTION, relu=list(edits))["ReLU"], kw.pop("x", x), **kw)
+
+    assert "must be 0 (PyTorch's convention)" in first(("mask = x > 0", "mask = x >= 0"), grad_output=g)
+    assert "mask taken from grad_output" in first(
+        ("return grad_output * mask", "return grad_output * (grad_output > 0)"), grad_output=g)
+    in_place = ("x[x < 0] = 0\n"
+                "        self.save_for_backward(x > 0)\n"
+                "        return x")
+    assert "changed its input x in place" in first(
+        ("mask = x > 0\n        self.save_for_backward(mask)\n        return x * mask", in_place))
+    assert "both backwards used the mask of the LAST forward" in first(
+        ("self.save_for_backward(mask)", "self.mask = mask"), ("mask = self.pop_saved()", "mask = self.mask"),
+        x=np.random.default_rng(0).integers(-2, 3, size=(3, 4)) * 0.5, twice=True)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")     # the overflow being diagnosed
+def test_softmax_mistakes_are_named():
+    def cls(old, new):
+        return _namespace(SOLUTION, softmax_cross_entropy=(old, new))["SoftmaxCrossEntropy"]
+
+    no_shift = cls("shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits")
+    big = 1000 + np.random.default_rng(3).standard_normal((3, 4))
+    first = _first_line(a2.check_softmax_cross_entropy, no_shift, big, [0, 1, 2])
+    assert "exp overflowed" in first and "subtract each row's max" in first
+    a2.check_softmax_cross_entropy(no_shift, [[0., 1.], [2., 0.]], [0, 1])        # small logits: fine
+    log_of_softmax = cls("log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+                         "log_probs = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))")
+    assert "log(0)" in _first_line(a2.check_softmax_cross_entropy, log_of_softmax, [[0., 800.], [-1., 0.]], [0, 0])
+    assert "SUM over the batch" in _first_line(a2.check_softmax_cross_entropy,
+                                               cls("].mean())", "].sum())"), [[0., 1.], [2., 0.]], [0, 1])
+    logits = np.random.default_rng(4).standard_normal((4, 3))
+    assert "gradient not divided by N" in _first_line(a2.check_softmax_cross_entropy,
+                                                      cls("grad * grad_output / n", "grad * grad_output"), logits,
+                                                      [0, 1, 2, 0])
+    assert "ignored grad_output" in _first_line(a2.check_softmax_cross_entropy,
+                                                cls("grad * grad_output / n", "grad / n"), logits, [0, 1, 2, 0],
+                                                grad_output=2.5)
+
+
+def test_conv2d_and_maxpool2d_mistakes_are_named():
+    def conv_first(old, new, **kw):
+        kw.setdefault("padding", 1)
+        return _first_line(a2.check_conv2d, _namespace(SOLUTION, conv2d=(old, new))["Conv2d"], **kw)
+
+    assert "weight gradient of the first image only" in conv_first(
+        'np.einsum("nfhw,nchw->fc", grad_output, xp[:, :, rows, cols])',
+        'np.einsum("fhw,chw->fc", grad_output[0], xp[0, :, rows, cols])')
+    assert "grad_x has the padded input's shape" in conv_first("return grad_xp[:, :, ph:ph + h, pw:pw + w]",
+                                                               "return grad_xp")
+    assert "second backward overwrote" in conv_first("self.bias.grad += ", "self.bias.grad = ", twice=True)
+    assert "a gradient has the wrong shape" in conv_first("grad_output.sum(axis=(0, 2, 3))", "grad_output.sum(axis=0)")
+    last_tie = _namespace(SOLUTION, maxpool2d=("better = v > best", "better = v >= best"))["MaxPool2d"]
+    assert "tied maxima sent its gradient to the last maximum" in _first_line(
+        a2.check_maxpool2d, last_tie, np.zeros((1, 1, 4, 4)), 2)
+
+
+def test_sgd_mistakes_are_named():
+    def first(old, new):
+        return _first_line(a2.check_sgd_step, _namespace(SOLUTION, sgd_step=(old, new))["sgd_step"])
+
+    assert "forgot to zero the gradients" in first("    model.zero_grad()\n", "")
+    assert "moved UP the gradient" in first("p.data -= lr * p.grad", "p.data += lr * p.grad")
+    assert "the parameters did not change" in first("p.data -= lr * p.grad", "d = p.data\n        d = d - lr * p.grad")
+    assert "returned the wrong loss" in first("return loss", "return loss_fn(model(x), y)")
+
+
+# ================================================================ delegation
+def test_delegating_to_the_reference_or_torch_scores_nothing(sol):
+    class Conv2dDelegates(sol["Conv2d"]):
+        def backward(self, grad_output):
+            x = self.pop_saved()
+            gx, gw, gb = conv.conv2d_backward(grad_output, x, self.weight.data, self.stride, self.padding)
+            self.weight.grad += gw
+            self.bias.grad += gb
+            return gx
+
+    class LinearInherits(nn.Linear):          # the reference's backward, inherited
+        pass
+
+    class ReLUTorch(sol["ReLU"]):
+        def backward(self, grad_output):
+            import torch
+            return (torch.from_numpy(grad_output) * torch.from_numpy(self.pop_saved())).numpy()
+
+    def sgd_with_optim(model, loss_fn, x, y, lr):
+        step = optim.SGD(model.parameters(), lr=lr)
+        step.zero_grad()
+        loss = loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        step.step()
+        return loss
+
+    msg = _first_line(a2.check_conv2d, Conv2dDelegates, padding=1)
+    assert "calls course.conv.conv2d_backward" in msg and "no points for delegating" in msg
+    assert "calls course.nn.Linear.backward" in _first_line(a2.check_linear, LinearInherits)
+    assert "(PyTorch); no points for delegating" in _first_line(a2.check_relu, ReLUTorch, [[1., -1.]])
+    assert "calls course.optim.SGD" in _first_line(a2.check_sgd_step, sgd_with_optim)
+    # the given forward may use course.conv's forward helpers: that is not delegation
+    a2.check_conv2d(sol["Conv2d"], padding=1)
+
+
+def test_training_checks_the_layers_the_budget_and_the_accuracy(sol):
+    classes = _classes(sol)
+
+    def reference_layers(seed=0):
+        return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=seed), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(128, 10, rng=seed + 1))
+
+    def untrained(X, y, seed=0):
+        return sol["make_cnn"](seed)
+
+    def slow(X, y, seed=0):
+        time.sleep(0.3)
+        return sol["make_cnn"](seed)
+
+    assert "uses course.nn.Conv2d" in _first_line(a2.check_cnn, reference_layers, classes=classes)
+    assert "test accuracy below 95%" in _first_line(a2.check_training, untrained, classes=classes)
+    assert "training took too long" in _first_line(a2.check_training, slow, classes=classes, budget_s=0.1)
+
+
+def test_the_solution_trains_to_95_percent_within_the_budget(sol, capsys):
+    t0 = time.perf_counter()
+    a2.check_training(sol["train_digits"], classes=_classes(sol), seed=0, budget_s=20, min_accuracy=0.95)
+    assert time.perf_counter() - t0 < 20
+    assert "train_digits: test accuracy" in capsys.readouterr().out
+
+
+# ===================================================== release and grading (slow)
+def _filled(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The released notebook with every answer cell replaced by the solution's (markers removed)."""
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
+               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = a1_tests.make_submissions.strip_markers(answers[meta["grade_id"]])
+    return release
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
+    tmp = tmp_path_factory.mktemp("a2")
+    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
+    env = dict(os.environ, PATH=f"{a1_tests.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               COURSE_GRADING_RELEASE=str(release))
+    env.pop("COURSE_GRADING_WORKSPACE", None)
+    env.pop("COURSE_GRADING_DB", None)
+    w = ("--workspace", ws)
+    a1_tests._run("grade", "release", A, *w, env=env)
+    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
+    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))      # a deep copy, filled in
+    for student, nb in {"stub": released, "correct": correct}.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, subs / student / f"{A}.ipynb")
+    a1_tests._run("grade", "collect", A, subs, *w, env=env)
+    t0 = time.perf_counter()
+    a1_tests._run("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
+    seconds = time.perf_counter() - t0
+    a1_tests._run("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
+    return {"ws": ws, "release": release, "csv": a1_tests._read_csv(tmp / "grades.csv"), "seconds": seconds}
+
+
+def _autograded(graded, student):
+    return nbformat.read(graded["ws"] / "autograded" / student / A / f"{A}.ipynb", as_version=4)
+
+
+@pytest.mark.slow
+def test_committed_release_is_not_stale(graded):
+    fresh = nbformat.read(graded["release"] / A / f"{A}.ipynb", as_version=4)
+    committed = nbformat.read(RELEASE, as_version=4)
+    strip = lambda nb: [(c.cell_type, c.source, json.dumps(c.metadata, sort_keys=True)) for c in nb.cells]  # noqa: E731
+    assert strip(fresh) == strip(committed), (
+        f"assignments/{A} is stale: run `course grade release {A}` and commit it")
+    assert sorted(p.name for p in RELEASE.parent.iterdir()) == sorted(p.name for p in (graded["release"] / A).iterdir())
+
+
+@pytest.mark.slow
+def test_release_hides_solutions_and_hidden_tests(graded):
+    text = RELEASE.read_text()
+    for secret in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "random_case_rng", "check_training", "np.einsum(\"nfhw",
+                   "grad_output.T @ x", "lr *= 0.85", "A gradient is a sum over every path"):
+        assert secret not in text, secret
+    nb = nbformat.reads(text, as_version=4)
+    stubs = sum(c.source.count("raise NotImplementedError()") for c in nb.cells if c.cell_type == "code")
+    assert stubs == 3 + 1 + 2 + 2 + 1 + 1 + 1 + 2          # Value x3, Linear, ReLU x2, loss x2, conv, pool, sgd, cnn x2
+    assert "YOUR ANSWER HERE" in text
+
+
+@pytest.mark.slow
+def test_stub_scores_zero_and_solution_full_on_every_test(graded):
+    assert sum(TESTS.values()) + sum(WRITTEN.values()) == 100
+    stub, correct = graded["csv"]["stub"], graded["csv"]["correct"]
+    assert {t: float(stub[t]) for t in TESTS} == {t: 0.0 for t in TESTS}
+    assert {t: float(correct[t]) for t in TESTS} == {t: float(p) for t, p in TESTS.items()}
+    assert float(correct["score"]) == 95 and float(correct["max_score"]) == 100
+    assert correct["needs_manual_grade"] == "True" and correct["flags"] == "" and stub["flags"] == ""
+    stub_nb = _autograded(graded, "stub")
+    for t in TESTS:
+        assert "not implemented yet" in a1_tests._errors(stub_nb, t), t
+    assert graded["seconds"] < 90, f"autograding 2 submissions took {graded['seconds']:.0f} s"
+
+
+@pytest.mark.slow
+def test_course_check_on_the_released_notebook():
+    env = dict(os.environ, PATH=f"{a1_tests.BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    out = a1_tests._run("check", RELEASE, env=env, check=False)
+    assert out.returncode == 1
+    lines = [line for line in out.stdout.splitlines() if line.startswith("test_")]
+    assert [line.split()[0] for line in lines] == list(TESTS)
+    assert all(" FAIL " in line and "not implemented yet" in line for line in lines)
+    assert "0 / 95" in out.stdout and "written_gradients" in out.stdout
+    assert not (RELEASE.parent / "grading").exists()
