@@ -15,7 +15,7 @@ replaced, others (e.g. browser latency entries written by other scripts) kept.
 
     python benchmarks/run.py                 # all cases, 1 thread
     python benchmarks/run.py --threads 2     # same, 2 threads for both
-    python benchmarks/run.py -k pool         # only cases whose name contains "pool"
+    python benchmarks/run.py -k conv         # only bench_*.py files whose name contains "conv"
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for torch AND NumPy's BLAS (default 1)")
     parser.add_argument("-k", dest="only", default="",
-                        help="run only cases whose name contains this text")
+                        help="run only the bench files whose name contains this text (conv, train, grading)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.threads < 1:
@@ -91,13 +91,15 @@ def main(argv=None) -> int:
     results = []
     with threadpool_limits(limits=args.threads, user_api="blas"):
         for path in discover():
+            if args.only not in path.stem:
+                continue
             module = load(path)
             if not callable(getattr(module, "cases", None)):
                 print(f"skipping {path.name}: no cases() (a script run on its own)",
                       file=sys.stderr, flush=True)
                 continue
             print(f"running {path.name} ...", file=sys.stderr, flush=True)
-            results += [r for r in module.cases() if args.only in r["name"]]
+            results += module.cases()
 
     print(f"\nNumPy / torch, medians side by side, {args.threads} thread(s) each "
           f"(torch {torch.__version__}):\n")
