@@ -58,7 +58,7 @@ def read_results(path: pathlib.Path = RESULTS) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
-    rows = [("case", "shape", "numpy ms", "torch ms", "ratio", "target", "")]
+    rows = [("case", "shape", "ours ms", "baseline ms", "ratio", "target", "")]
     for r in results:
         target = r.get("target")
         verdict = "" if target is None else ("ok" if r["ratio"] <= target else "MISSED")
@@ -101,8 +101,8 @@ def main(argv=None) -> int:
             print(f"running {path.name} ...", file=sys.stderr, flush=True)
             results += module.cases()
 
-    print(f"\nNumPy / torch, medians side by side, {args.threads} thread(s) each "
-          f"(torch {torch.__version__}):\n")
+    print(f"\nours / baseline (NumPy vs torch; course grade vs plain nbgrader), medians side by side, "
+          f"{args.threads} thread(s) each (torch {torch.__version__}):\n")
     print(table(results))
     if not args.no_write:
         RESULTS.write_text(json.dumps(merge(read_results(), results), indent=2) + "\n")
