@@ -23,11 +23,8 @@ scores no points, with a message saying why.  Test cells stay short::
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterable
 
@@ -68,81 +65,15 @@ ALWAYS = ("torch",)
 
 
 def call(fn: Callable, *args, name: str, case: str = "", forbid: Iterable = (), **kwargs):
-    """``checks.call`` (every failure becomes a CheckFailure) that refuses the functions in ``forbid``.
+    """``checks.call`` (every failure becomes a CheckFailure) refusing ``forbid`` and PyTorch.
 
     ``forbid``: functions (refused by identity, however they were imported or
-    subclassed) and module names (every function in them).  The watch follows
-    the actual calls (``sys.setprofile``), as in Assignment 1.
+    subclassed) and module names (every function in them).
     """
-    watch = _Watch(tuple(forbid) + ALWAYS)
-    with watch:
-        try:
-            result = checks.call(fn, *args, name=name, case=case, forbid=(), **kwargs)
-        except CheckFailure as failure:
-            if not watch.calls:
-                raise _shape_hint(failure, name, case) from failure.__cause__
-            result = None
-    if watch.calls:
-        used = watch.calls[0]
-        what = "PyTorch" if used.startswith("torch") else "the course's reference implementation"
-        raise CheckFailure(f"{name}: calls {used} ({what}); no points for delegating: implement it with NumPy"
-                           f"{_case(case)}")
-    return result
-
-
-class _Watch:
-    """Records calls into forbidden functions (by code object) or modules (by file / C module name)."""
-
-    def __init__(self, forbid: tuple):
-        self.codes: dict = {}
-        files, prefixes = [], []
-        for item in forbid:
-            if isinstance(item, str):
-                prefixes.append(item)
-                path = _module_path(item)
-                if path:
-                    files.append(path)
-            else:
-                fn = getattr(item, "__func__", item)
-                self.codes[fn.__code__] = f"{fn.__module__}.{fn.__qualname__}"
-        self.files, self.prefixes = tuple(files), tuple(prefixes)
-        self.calls: list[str] = []
-        self._old = None
-
-    def _profile(self, frame, event, arg):
-        if event == "call":
-            code = frame.f_code
-            if code in self.codes:
-                self.calls.append(self.codes[code])
-            elif self.files and code.co_filename.startswith(self.files):
-                self.calls.append(f"{frame.f_globals.get('__name__', '?')}."
-                                  f"{getattr(code, 'co_qualname', code.co_name)}")
-        elif event == "c_call":
-            module = getattr(arg, "__module__", None) or ""
-            if module.startswith(self.prefixes):
-                self.calls.append(f"{module}.{getattr(arg, '__name__', '?')}")
-
-    def __enter__(self):
-        self._old = sys.getprofile()
-        sys.setprofile(self._profile)
-        return self
-
-    def __exit__(self, *exc):
-        sys.setprofile(self._old)
-        return False
-
-
-def _module_path(module: str) -> str | None:
-    """The file (module) or folder (package) whose code counts as ``module``, without importing it."""
     try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return os.path.join(list(spec.submodule_search_locations)[0], "")
-    return spec.origin
+        return checks.call(fn, *args, name=name, case=case, forbid=tuple(forbid) + ALWAYS, **kwargs)
+    except CheckFailure as failure:
+        raise _shape_hint(failure, name, case) from failure.__cause__
 
 
 def _shape_hint(failure: CheckFailure, name: str, case: str) -> CheckFailure:

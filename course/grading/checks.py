@@ -61,9 +61,10 @@ def call(fn: Callable, *args, name: str | None = None, case: str = "",
          forbid: Iterable[str] | None = None, **kwargs):
     """``fn(*args, **kwargs)``, turning every way it can go wrong into a CheckFailure.
 
-    Refuses an answer that calls into a ``forbid`` module (the package's
-    reference or PyTorch), however it was imported: the check follows the
-    actual calls (``sys.setprofile``), not the names in the student's code.
+    Refuses an answer that calls into ``forbid`` (module names such as the
+    package's reference or PyTorch, or single functions), however it was
+    imported: the check follows the actual calls (``sys.setprofile``), not the
+    names in the student's code.
     """
     name = name or getattr(fn, "__name__", "function")
     if not callable(fn):
@@ -81,39 +82,58 @@ def call(fn: Callable, *args, name: str | None = None, case: str = "",
     except RecursionError:
         raise CheckFailure(f"{name}: infinite recursion (does it call itself?){_case(case)}") from None
     except Exception as exc:  # the student's bug: report it as a failure of this case
+        _refuse_delegation(watcher, name, case)
         raise CheckFailure(f"{name}: raised {type(exc).__name__}: {_first_line(str(exc))}"
                            f"{_case(case)}") from exc
+    _refuse_delegation(watcher, name, case)
+    return result
+
+
+def _refuse_delegation(watcher, name: str, case: str) -> None:
     if watcher.calls:
         used = watcher.calls[0]
         what = "PyTorch" if used.startswith("torch") else "the course's reference implementation"
         raise CheckFailure(
             f"{name}: calls {used} ({what}); no points for delegating: implement it with NumPy"
             f"{_case(case)}")
-    return result
 
 
 class _CallWatcher:
-    """Context manager recording calls into forbidden modules (Python or C functions)."""
+    """Context manager recording calls into what is forbidden: module names (every
+    function in them, Python or C) and single functions (by code object, however
+    they were imported or subclassed)."""
 
-    def __init__(self, forbid: Iterable[str]):
-        self.prefixes = tuple(forbid)
-        self.files = tuple(f for f in (_module_path(m) for m in self.prefixes) if f)
+    def __init__(self, forbid: Iterable):
+        self.codes: dict = {}
+        files, prefixes = [], []
+        for item in forbid:
+            if isinstance(item, str):
+                prefixes.append(item)
+                path = _module_path(item)
+                if path:
+                    files.append(path)
+            else:
+                fn = getattr(item, "__func__", item)
+                self.codes[fn.__code__] = f"{fn.__module__}.{fn.__qualname__}"
+        self.files, self.prefixes = tuple(files), tuple(prefixes)
         self.calls: list[str] = []
         self._old = None
 
     def _profile(self, frame, event, arg):
         if event == "call":
-            filename = frame.f_code.co_filename
-            if filename.startswith(self.files):
+            code = frame.f_code
+            if code in self.codes:
+                self.calls.append(self.codes[code])
+            elif self.files and code.co_filename.startswith(self.files):
                 self.calls.append(_qualname(frame))
         elif event == "c_call":
             module = getattr(arg, "__module__", None) or ""
-            if module.startswith(self.prefixes):
+            if self.prefixes and module.startswith(self.prefixes):
                 self.calls.append(f"{module}.{getattr(arg, '__name__', '?')}")
 
     def __enter__(self):
         self._old = sys.getprofile()
-        if self.files or self.prefixes:
+        if self.codes or self.files or self.prefixes:
             sys.setprofile(self._profile)
         return self
 
@@ -137,7 +157,8 @@ def _module_path(module: str) -> str | None:
 
 def _qualname(frame) -> str:
     module = frame.f_globals.get("__name__", "?")
-    return f"{module}.{frame.f_code.co_name}"
+    code = frame.f_code
+    return f"{module}.{getattr(code, 'co_qualname', code.co_name)}"  # Class.method on Python >= 3.11
 
 
 def _copy(value):
