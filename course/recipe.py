@@ -30,7 +30,8 @@ Functions (theta is always the pair ``(w, b)``; ``data`` is ``(x, y)``, both (N,
 - ``hessian(data)``, ``critical_lr(data)``  curvature; gradient descent diverges
                                        for a learning rate above 2 / lambda_max
 - ``minibatches(n, batch_size, rng)`` the indices SGD visits, epoch by epoch
-- ``sgd_path(start, lr, batch_size, momentum, steps, seed)``  the trajectory
+- ``sgd_path(start, lr, batch_size, momentum, steps, seed)``  the trajectory of
+                                       ``course.optim.SGD`` on J
 
 No plotting here: the lecture and ``course.widgets.SGDExplorer`` draw these arrays.
 """
@@ -40,10 +41,14 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from course.nn import Parameter
+from course.optim import SGD
+from course.train import epoch_batches
+
 __all__ = [
     "TRUE_W", "TRUE_B", "N_EXAMPLES", "START", "DIVERGENCE_FACTOR",
     "make_data", "predict", "loss", "objective", "gradient", "loss_surface",
-    "minimizer", "hessian", "critical_lr", "minibatches", "sgd_step", "SGDPath", "sgd_path",
+    "minimizer", "hessian", "critical_lr", "minibatches", "SGDPath", "sgd_path",
 ]
 
 #: The line that generated the data: y = TRUE_W * x + TRUE_B + noise.
@@ -186,28 +191,15 @@ def critical_lr(data=None, momentum: float = 0.0) -> float:
 
 # ------------------------------------------------------------------------- SGD
 def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Endless stream of minibatch indices: each epoch a fresh shuffle cut into batches.
+    """Endless stream of minibatch indices: each epoch a fresh shuffle cut into batches
+    (``course.train.epoch_batches``, the batches ``fit`` visits, epoch after epoch).
 
     As PyTorch's ``DataLoader(shuffle=True, drop_last=False)``: an epoch of n examples
     gives ceil(n / batch_size) batches, the last one possibly smaller.
     batch_size = 1 is plain SGD; batch_size = n is full-batch gradient descent.
     """
     while True:
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            yield order[start:start + batch_size]
-
-
-def sgd_step(theta, velocity, grad, lr: float, momentum: float = 0.0):
-    """One SGD update with (heavy-ball) momentum, in PyTorch's convention.
-
-        v     <- mu * v + g          (v = g on the first step, i.e. v starts at 0)
-        theta <- theta - eta * v
-
-    With mu = 0 this is theta <- theta - eta * g. Returns ``(theta, velocity)``, new arrays.
-    """
-    velocity = momentum * velocity + grad
-    return theta - lr * velocity, velocity
+        yield from epoch_batches(n, batch_size, rng)
 
 
 class SGDPath(NamedTuple):
@@ -245,17 +237,17 @@ def sgd_path(start=START, lr: float = 0.1, batch_size: int = 1, momentum: float 
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps}")
 
-    rng = np.random.default_rng(seed)
-    batches = minibatches(n, int(batch_size), rng)
-    velocity = np.zeros(2)
+    batches = minibatches(n, int(batch_size), np.random.default_rng(seed))
+    p = Parameter(theta)                       # theta = (w, b) as the optimizer's parameter
+    optimizer = SGD([p], lr=lr, momentum=momentum)
     path = [theta]
     too_big = DIVERGENCE_FACTOR * max(objective(theta, (x, y)), 1.0)
     for _ in range(int(steps)):
-        g = gradient(theta, (x, y), next(batches))
-        theta, velocity = sgd_step(theta, velocity, g, lr, momentum)
-        path.append(theta)
+        p.grad[...] = gradient(p.data, (x, y), next(batches))
         with np.errstate(over="ignore", invalid="ignore"):
-            J = objective(theta, (x, y))
+            optimizer.step()                   # v <- mu v + g;  theta <- theta - eta v
+            path.append(p.data.copy())
+            J = objective(p.data, (x, y))
         if not np.isfinite(J) or J > too_big:
             return SGDPath(np.array(path), True)
     return SGDPath(np.array(path), False)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["History", "fit", "evaluate", "predict"]
+__all__ = ["History", "fit", "evaluate", "predict", "epoch_batches"]
 
 
 @dataclass
@@ -55,7 +55,9 @@ class History:
         return len(self.epoch)
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
+def epoch_batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
+    """One epoch of minibatch indices: a shuffle drawn from ``rng`` (in order when
+    None) cut into batches of ``batch_size``, the last one possibly smaller."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
@@ -81,7 +83,7 @@ def predict(model, X, batch_size: int = 512) -> np.ndarray:
     if hasattr(model, "eval"):
         model.eval()
     try:
-        preds = [np.argmax(model(X[idx]), axis=1) for idx in _batches(len(X), batch_size, None)]
+        preds = [np.argmax(model(X[idx]), axis=1) for idx in epoch_batches(len(X), batch_size)]
     finally:
         if was_training:
             model.train()
@@ -167,7 +169,7 @@ def fit(model, loss, data, epochs: int, batch_size: int, optimizer, val_data=Non
         if bar is not None:
             bar.set_description(f"epoch {epoch}/{epochs}")
         loss_sum, correct, seen = 0.0, 0, 0
-        for idx in _batches(len(X), batch_size, rng):
+        for idx in epoch_batches(len(X), batch_size, rng):
             xb, yb = X[idx], y[idx]
             optimizer.zero_grad()
             scores = model(xb)
