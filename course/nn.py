@@ -46,7 +46,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from course import conv, pool
-from course._validate import as_pair
+from course._validate import as_pair, check_ndim, check_nonnegative, check_positive
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
@@ -195,7 +195,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to zero (backward adds into it)."""
         for p in self.parameters():
-            p.grad[...] = 0
+            p.zero_grad()
 
     def train(self, mode: bool = True) -> "Module":
         """Training mode for this module and all submodules (forward saves caches)."""
@@ -235,11 +235,6 @@ class Module:
 
 def _rng(rng) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
-def _check_ndim(name: str, x: np.ndarray, ndim: int, layout: str) -> None:
-    if x.ndim != ndim:
-        raise ValueError(f"{name} expects a {ndim}-D input {layout}, got shape {x.shape}")
 
 
 # ============================================================== layers with parameters
@@ -324,9 +319,8 @@ class Conv2d(Module):
                              f"out_channels={out_channels}, kernel_size={(kh, kw)}")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.padding = (kh, kw), as_pair(stride, "stride"), as_pair(padding, "padding")
-        if min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d needs stride >= 1 and padding >= 0, got stride={self.stride}, "
-                             f"padding={self.padding}")
+        check_positive(self.stride, "stride")
+        check_nonnegative(self.padding, "padding")
         bound = 1.0 / math.sqrt(in_channels * kh * kw)
         self.weight = Parameter(rng.uniform(-bound, bound, (out_channels, in_channels, kh, kw)), dtype)
         self.bias = Parameter(rng.uniform(-bound, bound, (out_channels,)), dtype) if bias else None
@@ -337,7 +331,7 @@ class Conv2d(Module):
         return s + ("" if self.bias is not None else ", bias=False")
 
     def _output_hw(self, x) -> tuple[int, int]:
-        _check_ndim("Conv2d", x, 4, "(N, C, H, W); for one image use x[None]")
+        check_ndim(x, 4, "Conv2d: x", "(N, C, H, W); for one image use x[None]")
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r} expects {self.in_channels} input channels, got x of shape {x.shape}: "
@@ -387,13 +381,11 @@ class Conv2d(Module):
 
 
 # ============================================================== pooling
-class MaxPool2d(Module):
-    """Max pooling on ``course.pool``: (N, C, H, W) -> (N, C, OH, OW).
+class _Pool2d(Module):
+    """Pooling on ``course.pool``: (N, C, H, W) -> (N, C, OH, OW); caches the input x.
 
     ``stride`` defaults to ``kernel_size`` (non-overlapping windows), as in torch.
-    Forward is ``pool.max_pool2d``; caches the input x. Backward is
-    ``pool.max_pool2d_backward``: each window's gradient goes to its first
-    maximum (row-major), PyTorch's rule.
+    Subclasses name the forward and backward functions of ``course.pool``.
     """
 
     def __init__(self, kernel_size, stride=None, padding=0):
@@ -406,34 +398,27 @@ class MaxPool2d(Module):
 
     def forward(self, x):
         x = np.asarray(x)
-        _check_ndim(type(self).__name__, x, 4, "(N, C, H, W)")
+        check_ndim(x, 4, f"{type(self).__name__}: x", "(N, C, H, W)")
         self.save_for_backward(x)
-        return pool.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return type(self)._pool(x, self.kernel_size, self.stride, self.padding)
 
     def backward(self, grad_output):
         x = self.pop_saved()
-        return pool.max_pool2d_backward(grad_output, x, self.kernel_size, self.stride, self.padding)
+        return type(self)._pool_backward(grad_output, x, self.kernel_size, self.stride, self.padding)
 
 
-class AvgPool2d(Module):
-    """Average pooling on ``course.pool``: (N, C, H, W) -> (N, C, OH, OW).
+class MaxPool2d(_Pool2d):
+    """Max pooling: ``pool.max_pool2d``. Backward is ``pool.max_pool2d_backward``: each
+    window's gradient goes to its first maximum (row-major), PyTorch's rule."""
 
-    Caches the input x (only its shape is really needed: each input in a window
-    receives grad / window size).
-    """
+    _pool, _pool_backward = pool.max_pool2d, pool.max_pool2d_backward
 
-    __init__ = MaxPool2d.__init__
-    extra_repr = MaxPool2d.extra_repr
 
-    def forward(self, x):
-        x = np.asarray(x)
-        _check_ndim(type(self).__name__, x, 4, "(N, C, H, W)")
-        self.save_for_backward(x)
-        return pool.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+class AvgPool2d(_Pool2d):
+    """Average pooling: ``pool.avg_pool2d``. Backward is ``pool.avg_pool2d_backward``:
+    each input in a window receives grad / window size."""
 
-    def backward(self, grad_output):
-        x = self.pop_saved()
-        return pool.avg_pool2d_backward(grad_output, x, self.kernel_size, self.stride, self.padding)
+    _pool, _pool_backward = pool.avg_pool2d, pool.avg_pool2d_backward
 
 
 # ============================================================== activations and reshaping
@@ -674,7 +659,10 @@ def gradcheck(module_or_fn, inputs, eps: float = 1e-6, seed: int = 0, verbose: b
         targets.update({name: p.data for name, p in named})
 
         def loss() -> float:
-            return float(np.sum(np.asarray(run()[0], dtype=np.float64) * R))
+            value = float(np.sum(np.asarray(run()[0], dtype=np.float64) * R))
+            if is_module:  # forward-only: drop the cache it saved, or 2 per entry pile up
+                module_or_fn.clear_cache()
+            return value
 
         report = GradcheckReport()
         for name, arr in targets.items():

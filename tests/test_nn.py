@@ -452,5 +452,9 @@ def test_bad_inputs_teach():
         nn.Conv2d(1, 2, 5)(np.ones((1, 1, 3, 3)))
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         nn.MaxPool2d(2)(np.ones((4, 4)))
+    with pytest.raises(ValueError, match=r"Conv2d: x must be 4-D \(N, C, H, W\); for one image use x\[None\]"):
+        nn.Conv2d(1, 2, 3)(np.ones((1, 5, 5)))
+    with pytest.raises(ValueError, match=r"stride must be positive \(>= 1\), got 0"):
+        nn.Conv2d(1, 2, 3, stride=0)
     with pytest.raises(TypeError, match="Modules"):
         nn.Sequential(nn.ReLU(), "relu")
