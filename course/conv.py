@@ -139,6 +139,12 @@ KERNELS: dict[str, Kernel] = {
 _ANY_SIZE = ("identity", "box_blur", "gaussian_blur", "sharpen")
 
 
+def _preset(name: str) -> Kernel:
+    if name not in KERNELS:
+        raise ValueError(f"unknown kernel {name!r}; choose one of {sorted(KERNELS)}")
+    return KERNELS[name]
+
+
 def kernel(name: str, size: int = 3) -> np.ndarray:
     """The preset ``name`` as a (size, size) float64 array (a fresh copy).
 
@@ -146,11 +152,10 @@ def kernel(name: str, size: int = 3) -> np.ndarray:
     odd size; sharpen at size > 3 is unsharp masking, 2*identity - gaussian_blur.
     The edge detectors, Laplacian and emboss are defined at size 3 only.
     """
-    if name not in KERNELS:
-        raise ValueError(f"unknown kernel {name!r}; choose one of {sorted(KERNELS)}")
+    preset = _preset(name)
     _check_odd_size(size, f"kernel({name!r})")
     if size == 3:
-        return KERNELS[name].weight.copy()
+        return preset.weight.copy()
     if name == "identity":
         return _identity(size)
     if name == "box_blur":
@@ -486,9 +491,7 @@ def filter_image(image, kernel, padding="same", stride=1, padding_mode="zeros") 
 
 def _as_kernel_2d(kernel) -> np.ndarray:
     if isinstance(kernel, str):
-        if kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(KERNELS)}")
-        return KERNELS[kernel].weight
+        return _preset(kernel).weight
     if isinstance(kernel, Kernel):
         return kernel.weight
     k = as_float_array(kernel, "kernel")
