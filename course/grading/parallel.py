@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-_API = None   # per worker process
+_WORKER = None   # (workspace, nbgrader API), loaded once per worker process
 
 
 @dataclass
@@ -31,33 +31,30 @@ class GradeResult:
     error: str = ""
 
 
-def _worker_api():
-    global _API
-    if _API is None:
+def _worker():
+    """The worker's workspace and nbgrader API, set up on its first submission."""
+    global _WORKER
+    if _WORKER is None:
         from course.grading.workspace import configure
 
         ws = configure()
         # The graded notebook is complete once its last cell has run: kill the kernel instead of
         # waiting for a graceful exit (~0.5-1 s per submission with torch loaded).
         ws.config.Execute.shutdown_kernel = "immediate"
-        _API = ws.api()
-    return _API
+        _WORKER = ws, ws.api()
+    return _WORKER
 
 
 def grade_one(assignment: str, student: str) -> GradeResult:
     """Autograde one submission with nbgrader (runs inside a worker process)."""
-    from course.grading.workspace import configure
-
     start = time.perf_counter()
-    api = _worker_api()
+    ws, api = _worker()
     result = {}
     for attempt in range(3):        # a locked SQLite file after 60 s: try again
         result = api.autograde(assignment, student, force=True, create=True)
         if result.get("success") or "database is locked" not in (result.get("error", "") + result.get("log", "")):
             break
-    ws = configure()
-    flags = ws.flags(assignment, student)
-    flags = [f for f in flags if f.get("stage") is None]   # only the ones from grading itself
+    flags = [f for f in ws.flags(assignment, student) if f.get("stage") is None]  # only those from grading itself
     error = "" if result.get("success") else _last_error(result)
     return GradeResult(student, bool(result.get("success")), time.perf_counter() - start, flags, error)
 
