@@ -7,46 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course import conv, nn, optim, pool
+from course.testing import compare_module, copy_params, to_torch
 
 TOL = dict(rtol=1e-6, atol=1e-9)
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
 def tt(a, grad=True):
-    return torch.tensor(np.asarray(a), dtype=torch.float64, requires_grad=grad)
-
-
-def copy_into(torch_module, ours):
-    """Copy our parameters into the torch module with the same names."""
-    theirs = dict(torch_module.named_parameters())
-    ours = dict(ours.named_parameters())
-    assert set(ours) == set(theirs), f"parameter names differ: {sorted(ours)} vs {sorted(theirs)}"
-    with torch.no_grad():
-        for name, p in ours.items():
-            theirs[name].copy_(torch.from_numpy(p.data))
-
-
-def compare_module(ours, theirs, *inputs, seed=0):
-    """Forward and backward of ours vs torch for a random upstream gradient."""
-    rng = np.random.default_rng(seed)
-    theirs = theirs.double()
-    copy_into(theirs, ours)
-    t_inputs = [tt(x) for x in inputs]
-    out_t = theirs(*t_inputs)
-    ours.zero_grad()
-    out = ours(*inputs)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL)
-    g = rng.standard_normal(out.shape)
-    out_t.backward(torch.from_numpy(g))
-    grads = ours.backward(g)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    assert len(grads) == len(inputs)
-    for gi, ti in zip(grads, t_inputs):
-        assert gi.shape == ti.shape
-        np.testing.assert_allclose(gi, ti.grad.numpy(), **TOL)
-    theirs_p = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad, theirs_p[name].grad.numpy(), **TOL, err_msg=name)
+    return to_torch(a, requires_grad=grad)
 
 
 # ------------------------------------------------------------------ layers vs torch
@@ -308,7 +276,7 @@ def test_a_whole_training_step_of_a_cnn_matches_torch():
                          nn.Linear(6 * 4 * 4, 10, rng=rng))
     theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
                                  torch.nn.Flatten(), torch.nn.Linear(6 * 4 * 4, 10)).double()
-    copy_into(theirs, ours)
+    copy_params(theirs, ours)
     loss = nn.SoftmaxCrossEntropy()
     opt = optim.SGD(ours.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     t_opt = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
@@ -388,7 +356,7 @@ def test_a_layer_called_twice_backpropagates_twice_in_reverse_like_torch():
     g = rng.standard_normal(h2.shape)
     gx = lin.backward(act1.backward(lin.backward(act2.backward(g))))
     tl = torch.nn.Linear(3, 3).double()
-    copy_into(tl, lin)
+    copy_params(tl, lin)
     tx = tt(x)
     th = torch.tanh(tl(torch.tanh(tl(tx))))
     th.backward(torch.from_numpy(g))
