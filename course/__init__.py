@@ -7,7 +7,8 @@ Topic modules (one concept per file):
 - ``course.pool``  max and average pooling
 - ``course.data``  offline data: sample photograph, test patterns, digits
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
-- ``course.nn``     layers as modules with forward/backward, ``gradcheck``
+- ``course.nn``     layers as modules with forward/backward (``Embedding`` too), ``gradcheck``
+- ``course.embeddings``  word vectors: cosine, nearest/analogy, skip-gram (SGNS), PPMI+SVD, evaluation
 - ``course.optim``  ``SGD`` (torch's update rule)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 
