@@ -282,3 +282,41 @@ def test_analogy_evaluation_agrees_with_keyed_vectors_analogy():
     res = E.evaluate_analogies(kv, {"s": qs})
     expected = sum(kv.analogy(b, a, c)[0][0] == d for a, b, c, d in qs)
     assert res["s"]["correct"] == expected
+
+
+def test_sgns_step_is_sgd_on_the_pure_gradient_with_repeats():
+    """The trainer's fused step == W -= lr * B * sgns_loss_and_grad's gradients, scattered with
+    np.add.at (ids repeat on purpose: a centre twice, a context that is also a negative)."""
+    rng = np.random.default_rng(2)
+    V, D, B, K = 6, 3, 5, 2
+    W_in, W_out = rng.standard_normal((V, D)), rng.standard_normal((V, D))
+    c = np.array([0, 0, 1, 2, 3]); o = np.array([4, 5, 4, 4, 0]); neg = np.array([[4, 1], [1, 1], [5, 0], [2, 2], [3, 4]])
+    loss, gv, gu, gn = E.sgns_loss_and_grad(W_in[c], W_out[o], W_out[neg])
+    exp_in, exp_out = W_in.copy(), W_out.copy()
+    np.add.at(exp_in, c, -0.1 * B * gv)
+    np.add.at(exp_out, o, -0.1 * B * gu)
+    np.add.at(exp_out, neg.reshape(-1), -0.1 * B * gn.reshape(-1, D))
+    got = E.sgns_step(W_in, W_out, c, o, neg, lr=0.1)
+    assert math.isclose(got, loss, rel_tol=1e-12)
+    np.testing.assert_allclose(W_in, exp_in, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(W_out, exp_out, rtol=1e-12, atol=1e-14)
+
+
+def test_noise_table_follows_unigram_three_quarters():
+    counts = np.array([81, 16, 1, 0])
+    table = E._noise_table(counts, size=100_000)
+    share = np.bincount(table, minlength=4) / len(table)
+    np.testing.assert_allclose(share, E.noise_distribution(counts), atol=1e-4)
+
+
+def test_build_corpus_by_hand():
+    words, counts, corpus = E.build_corpus([["the", "cat", ",", "the"], ["a", "cat", "."], ["zz"]], min_count=2)
+    assert words == ["cat", "the"] and counts.tolist() == [2, 2]        # tie: alphabetical
+    assert [c.tolist() for c in corpus] == [[1, 0, 1], [0]]            # ',' and rare words dropped, empty sentence gone
+
+
+def test_gensim_evaluation_files_parse():
+    assert len(E.read_similarity_pairs(E.evaluation_file("wordsim353.tsv"))) == 353
+    assert len(E.read_similarity_pairs(E.evaluation_file("simlex999.txt"))) == 999
+    sections = E.read_analogies(E.evaluation_file("questions-words.txt"))
+    assert len(sections) == 14 and sum(map(len, sections.values())) == 19544
