@@ -145,10 +145,15 @@ class Vocab:
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """Ids of ``tokens``, an int64 array ``(L,)`` (unknown tokens -> ``unk_id``)."""
+        tokens = tokens if isinstance(tokens, (list, tuple)) else list(tokens)
+        try:                                   # fast path: every token known (one C-level map)
+            return np.fromiter(map(self.stoi.__getitem__, tokens), np.int64, len(tokens))
+        except KeyError:
+            pass
+        if self.unk_id is None:
+            return np.fromiter((self[t] for t in tokens), np.int64, len(tokens))
         get, unk = self.stoi.get, self.unk_id
-        if unk is None:
-            return np.fromiter((self[t] for t in tokens), np.int64)
-        return np.fromiter((get(t, unk) for t in tokens), np.int64)
+        return np.fromiter((get(t, unk) for t in tokens), np.int64, len(tokens))
 
     def decode(self, ids) -> list[str]:
         """Tokens of ``ids`` (any integer array-like ``(L,)``)."""
