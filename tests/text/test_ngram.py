@@ -108,7 +108,8 @@ def test_mle_and_laplace_and_lidstone_equal_nltk(wiki, n):
                          (NGramLM(n, "mle"), nltk_model(MLE, n, train))]:
         ours.fit(train)
         assert len(theirs.vocab) == len(ours.vocab)           # their <UNK> is our <unk>
-        qs = queries(ours, valid[:40] + train[:40], n)
+        qs = queries(ours, valid[:25] + train[:25], n)
+        dists = {}                                             # one distribution per distinct context
         checked = 0
         for word, ctx in qs:
             if word == UNK or UNK in ctx:
@@ -118,9 +119,12 @@ def test_mle_and_laplace_and_lidstone_equal_nltk(wiki, n):
             seen = n == 1 or theirs.counts[ctx].N() > 0
             if ours.smoothing == "mle" and not seen:
                 continue                                       # NLTK says 0/0 = 0; we say uniform (stated)
-            assert ours.prob(word, ctx) == pytest.approx(theirs.score(word, ctx), rel=1e-12, abs=1e-15), (word, ctx)
+            if ctx not in dists:
+                dists[ctx] = ours.distribution(ctx)
+            ours_p = dists[ctx][ours.vocab[word]]
+            assert ours_p == pytest.approx(theirs.score(word, ctx), rel=1e-12, abs=1e-15), (word, ctx)
             checked += 1
-        assert checked > 500
+        assert checked > 300
 
 
 def test_vectorized_scoring_equals_prob_one_token_at_a_time(wiki):
