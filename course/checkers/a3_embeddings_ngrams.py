@@ -512,12 +512,21 @@ def check_sgns_loss_and_grad(fn, B=4, K=3, D=5, seed=0, scale=1.0, arrays=None):
     with np.errstate(over="ignore"):
         mistakes = _mistakes("sgns_loss_and_grad", v, u, n)
     names = ("loss", "grad_center", "grad_context", "grad_negatives")
-    for i, (name, g, w) in enumerate(zip(names, got, want)):
+
+    def same(g, w):
         g = np.asarray(g, float)
-        if g.shape == np.shape(w) and np.allclose(g, w, rtol=1e-7, atol=1e-10):
+        return g.shape == np.shape(w) and np.allclose(g, w, rtol=1e-7, atol=1e-10)
+
+    if all(same(g, w) for g, w in zip(got, want)):
+        return
+    wrong_parts = [name for name, g, w in zip(names, got, want) if not same(g, w)]
+    for m in mistakes:                   # a mistake that explains all four answers first
+        if all(same(g, mv) for g, mv in zip(got, m.value)):
+            raise CheckFailure(f"sgns_loss_and_grad: {m.message}{_case(case)}\n  (wrong: {', '.join(wrong_parts)})")
+    for i, (name, g, w) in enumerate(zip(names, got, want)):
+        if same(g, w):
             continue
         for m in mistakes:
-            mv = np.asarray(m.value[i], float)
-            if g.shape == mv.shape and np.allclose(g, mv, rtol=1e-7, atol=1e-10):
+            if same(g, m.value[i]):
                 raise CheckFailure(f"sgns_loss_and_grad: {m.message}{_case(case)}\n  ({name} is wrong)")
-        expect_close(g, w, name="sgns_loss_and_grad", case=case, rtol=1e-7, atol=1e-10, what=name)
+        expect_close(np.asarray(g, float), w, name="sgns_loss_and_grad", case=case, rtol=1e-7, atol=1e-10, what=name)
