@@ -35,6 +35,7 @@ predicted), ``EOS = "</s>"`` (predicted once at the end of each sentence),
 from __future__ import annotations
 
 import collections
+import operator
 import re
 import unicodedata
 from typing import Iterable, Sequence
@@ -120,8 +121,8 @@ class Vocab:
             raise ValueError(f"max_size={max_size} counts the {len(specials)} specials {specials} too: "
                              f"use max_size >= {len(specials)}")
         freq = collections.Counter(tokens)
-        kept = sorted((t for t, c in freq.items() if c >= min_freq and t not in specials),
-                      key=lambda t: (-freq[t], t))
+        kept = sorted((tc for tc in freq.items() if tc[1] >= min_freq and tc[0] not in specials))  # by token
+        kept = [t for t, _ in sorted(kept, key=operator.itemgetter(1), reverse=True)]  # stable: ties keep A-Z
         if max_size is not None:
             kept = kept[: max_size - len(specials)]
         itos = specials + kept
