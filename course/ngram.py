@@ -104,6 +104,17 @@ def ngram_counts(ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return grams, counts
 
 
+def _dense_ids(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for keys in [0, space): by a sort, or, when the key
+    space is small (characters, low orders), by a bincount of the keys and a running rank (no sort)."""
+    if space <= max(4 * keys.size, 1 << 16):
+        present = np.bincount(keys, minlength=space) > 0
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[keys]
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq, inv.reshape(-1)
+
+
 class NGramLM:
     """An n-gram language model (see the module docstring for the formulas and conventions).
 
@@ -165,7 +176,7 @@ class NGramLM:
         self.keys = [None, np.arange(B, dtype=np.int64)]
         for m in range(2, n + 1):
             key = gram[m - 1][m - 2:-1] * B + stream[m - 1:]
-            uniq, inv = np.unique(key, return_inverse=True)
+            uniq, inv = _dense_ids(key, self.keys[m - 1].size * B)
             g = np.full(stream.size, -1, dtype=np.int64)
             g[m - 1:] = inv
             gram.append(g)
