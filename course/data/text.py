@@ -46,6 +46,18 @@ named by the SHA-256 of the source file and ``CLEANING_VERSION``. A second
 load reads that file (tens of milliseconds); within a process the result is
 also kept in memory.
 
+The shared vocabularies (the same for every model of Units 3-5, so that
+their perplexities count the same predictions):
+
+- ``word_vocab(min_freq=2)``: ``<pad> <unk> <s> </s>`` (ids 0-3), then the
+  training words seen at least twice, most frequent first (about 14.7k in all);
+  ``word_sentences(split, vocab)`` gives each sentence as word tokens with the
+  words outside ``vocab`` replaced by ``<unk>``. Score a word model on every
+  word of ``word_sentences("test", vocab)`` plus one ``</s>`` per sentence
+  (what ``course.ngram.NGramLM.perplexity`` counts).
+- ``char_vocab()``: the 56 characters of ``CHAR_ALPHABET`` in that order (id =
+  position; the alphabet is closed, so no ``<unk>`` is needed).
+
 ``toy_corpus()`` is a tiny hand-checkable corpus for tests and lectures.
 """
 from __future__ import annotations
@@ -60,10 +72,10 @@ import tempfile
 
 import numpy as np
 
-from course.tokenize import normalize_chars
+from course.tokenize import BOS, CHAR_ALPHABET, EOS, PAD, UNK, Vocab, normalize_chars, words
 
 __all__ = ["SPLITS", "CLEANING_VERSION", "ABBREVIATIONS", "corpus", "titles", "sentences", "characters",
-           "clean_wiki", "split_sentences", "cache_dir", "source_path", "toy_corpus", "stats"]
+           "word_sentences", "word_vocab", "char_vocab", "clean_wiki", "split_sentences", "cache_dir", "source_path", "toy_corpus", "stats"]
 
 SPLITS = ("train", "valid", "test")
 CLEANING_VERSION = 1
@@ -219,6 +231,33 @@ def sentences(split: str = "train") -> list[str]:
 def characters(split: str = "train") -> str:
     """A split as one normalised string over ``course.tokenize.CHAR_ALPHABET`` (documents joined by ``"\\n"``)."""
     return normalize_chars("\n".join(_split(split)["documents"]))
+
+
+@functools.lru_cache(maxsize=None)
+def _word_sentences(split: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(words(s)) for s in _split(split)["sentences"])
+
+
+def word_sentences(split: str = "train", vocab: Vocab | None = None) -> list[list[str]]:
+    """The sentences of a split as word tokens (``course.tokenize.words``); with ``vocab``,
+    every token outside it becomes ``"<unk>"``."""
+    sents = _word_sentences(split)
+    if vocab is None:
+        return [list(s) for s in sents]
+    stoi = vocab.stoi
+    return [[t if t in stoi else UNK for t in s] for s in sents]
+
+
+@functools.lru_cache(maxsize=None)
+def word_vocab(min_freq: int = 2) -> Vocab:
+    """The course's word vocabulary: ``<pad> <unk> <s> </s>``, then training words with count >= min_freq."""
+    return Vocab.build((t for s in _word_sentences("train") for t in s), min_freq=min_freq,
+                       specials=(PAD, UNK, BOS, EOS))
+
+
+def char_vocab() -> Vocab:
+    """The character vocabulary: ``CHAR_ALPHABET`` in order (id = position in the alphabet)."""
+    return Vocab(list(CHAR_ALPHABET))
 
 
 def stats() -> dict:
