@@ -39,10 +39,11 @@ Characters (``characters``): a split's documents joined by ``"\\n"`` and passed
 through ``course.tokenize.normalize_chars`` (NFKD, ASCII, lower-case, closed
 alphabet ``CHAR_ALPHABET`` with ``UNK_CHAR``).
 
-Cache: the cleaned documents and sentences are written once as JSON under
+Cache: the cleaned documents and sentences are written once as JSON (and
+each split's normalised characters as text, on first use) under
 ``$COURSE_CACHE``, else ``$XDG_CACHE_HOME/course``, else ``~/.cache/course``
 (a temporary directory if none is writable; never the package directory),
-named by the SHA-256 of the source file and ``CLEANING_VERSION``. A second
+named by the SHA-256 of the source file, ``CLEANING_VERSION`` and the cache format. A second
 load reads that file (tens of milliseconds); within a process the result is
 also kept in memory.
 
@@ -79,6 +80,7 @@ __all__ = ["SPLITS", "CLEANING_VERSION", "ABBREVIATIONS", "corpus", "titles", "s
 
 SPLITS = ("train", "valid", "test")
 CLEANING_VERSION = 1
+_CACHE_FORMAT = 2          # layout of the cache file (part of its name too)
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 MIN_WORDS = 50
 FRACTIONS = (0.8, 0.9)
@@ -178,11 +180,30 @@ def _build(path: pathlib.Path) -> dict:
     out = {}
     for split, (a, b) in bounds.items():
         part = docs[a:b]
-        out[split] = {
+        per_paragraph = [[split_sentences(p) for p in paras] for _, paras in part]
+        for (_, paras), sents in zip(part, per_paragraph):   # the sentences rebuild each paragraph exactly
+            assert all(" ".join(ss) == p for p, ss in zip(paras, sents))
+        out[split] = {  # stored once: documents are rebuilt from the sentences on loading
             "titles": [t for t, _ in part],
-            "documents": ["\n".join(paras) for _, paras in part],
-            "sentences": [s for _, paras in part for p in paras for s in split_sentences(p)],
+            "sentences": "\n".join(s for doc in per_paragraph for ss in doc for s in ss),
+            "layout": [[len(ss) for ss in doc] for doc in per_paragraph],
         }
+    return out
+
+
+def _unpack(stored: dict) -> dict:
+    """The cache file's form (sentences once, plus sentences per paragraph) -> documents and sentences."""
+    out = {}
+    for split, part in stored.items():
+        sents = part["sentences"].split("\n") if part["sentences"] else []
+        docs, i = [], 0
+        for doc in part["layout"]:
+            paragraphs = []
+            for count in doc:
+                paragraphs.append(" ".join(sents[i:i + count]))
+                i += count
+            docs.append("\n".join(paragraphs))
+        out[split] = {"titles": part["titles"], "documents": docs, "sentences": sents}
     return out
 
 
@@ -191,19 +212,29 @@ def _sha256(path: pathlib.Path) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def _cache_stem() -> pathlib.Path:
+    """The cache files' common path: cache dir / wiki-<sha256 of the source>-v<CLEANING_VERSION>."""
+    return cache_dir() / f"wiki-{_sha256(source_path())}-v{CLEANING_VERSION}.{_CACHE_FORMAT}"
+
+
+def _write_atomic(path: pathlib.Path, content: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_text(content, encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+@functools.lru_cache(maxsize=None)
 def _load() -> dict:
     path = source_path()
-    cache = cache_dir() / f"wiki-{_sha256(path)}-v{CLEANING_VERSION}.json"
+    cache = _cache_stem().with_name(_cache_stem().name + ".json")
     if cache.exists():
         try:
-            return json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return _unpack(json.loads(cache.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError):
             pass  # a half-written or damaged cache: rebuild it
-    data = _build(path)
-    tmp = cache.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, cache)  # atomic: a reader never sees half a file
-    return data
+    stored = _build(path)
+    _write_atomic(cache, json.dumps(stored, ensure_ascii=False))
+    return _unpack(stored)
 
 
 def _split(split: str) -> dict:
@@ -230,7 +261,15 @@ def sentences(split: str = "train") -> list[str]:
 @functools.lru_cache(maxsize=None)
 def characters(split: str = "train") -> str:
     """A split as one normalised string over ``course.tokenize.CHAR_ALPHABET`` (documents joined by ``"\\n"``)."""
-    return normalize_chars("\n".join(_split(split)["documents"]))
+    cache = _cache_stem().with_name(f"{_cache_stem().name}-chars-{split}.txt")
+    if cache.exists():
+        try:
+            return cache.read_text(encoding="utf-8")
+        except OSError:
+            pass
+    chars = normalize_chars("\n".join(_split(split)["documents"]))
+    _write_atomic(cache, chars)
+    return chars
 
 
 @functools.lru_cache(maxsize=None)
