@@ -62,7 +62,10 @@ large n and V are, and counts come from ``np.bincount`` -- no dict loop over the
 ``.fit(sentences)``; ``.prob(word, context)``; ``.distribution(context)`` (V,);
 ``.perplexity(sentences)``; ``.nll(sentences)`` -> (total nats, tokens);
 ``.sample(context, rng, temperature=1.0, top_k=None)``; ``.generate(rng, max_len=30, context=())``;
-``.count(ngram)`` the raw count of an m-gram (m <= n); ``.context_count(h)`` c(h).
+``.count(ngram)`` the raw count of an m-gram (m <= n); ``.context_count(h)`` c(h);
+``.continuation_count(ngram)`` N1+(. ngram) (m < n); ``.token_probs(sentences)``.
+``k`` and ``discount`` are read when the model predicts, not when it counts:
+set ``model.k = 0.01`` after ``fit`` to tune k on validation text without refitting.
 """
 from __future__ import annotations
 
@@ -99,6 +102,17 @@ def ngram_counts(ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     uniq, counts = np.unique(keys, return_counts=True)
     grams = (uniq[:, None] // base ** np.arange(n - 1, -1, -1, dtype=np.int64)) % base
     return grams, counts
+
+
+def _dense_ids(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for keys in [0, space): by a sort, or, when the key
+    space is small (characters, low orders), by a bincount of the keys and a running rank (no sort)."""
+    if space <= max(4 * keys.size, 1 << 16):
+        present = np.bincount(keys, minlength=space) > 0
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[keys]
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq, inv.reshape(-1)
 
 
 class NGramLM:
@@ -162,7 +176,7 @@ class NGramLM:
         self.keys = [None, np.arange(B, dtype=np.int64)]
         for m in range(2, n + 1):
             key = gram[m - 1][m - 2:-1] * B + stream[m - 1:]
-            uniq, inv = np.unique(key, return_inverse=True)
+            uniq, inv = _dense_ids(key, self.keys[m - 1].size * B)
             g = np.full(stream.size, -1, dtype=np.int64)
             g[m - 1:] = inv
             gram.append(g)
@@ -172,8 +186,12 @@ class NGramLM:
         # ... and continuation counts N1+(. g) for the lower orders of Kneser-Ney
         self.continuation = [None] * (n + 1)
         for m in range(1, n):
-            _, first = np.unique(gram[m + 1][targets], return_index=True)
-            self.continuation[m] = np.bincount(gram[m][targets[first]], minlength=self.keys[m].size)
+            # one position per distinct (m+1)-gram (a scatter: the last writer wins, any one will do) ...
+            where = np.full(self.keys[m + 1].size, -1, dtype=np.int64)
+            where[gram[m + 1][targets]] = targets
+            where = where[where >= 0]
+            # ... and the m-gram ending there is its suffix: one more distinct left extension of it
+            self.continuation[m] = np.bincount(gram[m][where], minlength=self.keys[m].size)
         # per order: the count used, and per context its total and number of distinct followers
         self._used, self._ctx_total, self._ctx_types = [None], [None], [None]
         for m in range(1, n + 1):
@@ -306,6 +324,15 @@ class NGramLM:
             return 0
         g = self._gram_id(ids)
         return int(self.counts[len(ngram)][g]) if g >= 0 else 0
+
+    def continuation_count(self, ngram: Sequence[str]) -> int:
+        """N1+(. ngram): the number of distinct tokens seen just before the m-gram (1 <= m < n)."""
+        self._check_fitted()
+        if not 1 <= len(ngram) < self.n:
+            raise ValueError(f"continuation counts exist for m-grams with 1 <= m < n={self.n}, got {len(ngram)} tokens")
+        ids = [self.bos_id if t == BOS else self.vocab.stoi.get(t, -1) for t in ngram]
+        g = self._gram_id(ids) if min(ids) >= 0 else -1
+        return int(self.continuation[len(ngram)][g]) if g >= 0 else 0
 
     def context_count(self, context: Sequence[str]) -> int:
         """c(h) = sum_w c(h, w): how often the context h (0 <= len(h) <= n-1 tokens) was followed by a prediction."""

@@ -27,6 +27,9 @@ left outside ASCII (accents, Greek, CJK), lower-case, runs of spaces and tabs
 ``CHAR_ALPHABET`` becomes ``UNK_CHAR``. The alphabet is closed: a character
 model over ``CHAR_ALPHABET`` never meets an unknown character on new text.
 
+Subwords (``BPE``): byte-pair encoding learned on word tokens, a middle way
+between the two: ``BPE.train(words(text), num_merges=1000).tokenize(text)``.
+
 Boundary tokens: ``BOS = "<s>"`` (pads the context before a sentence; never
 predicted), ``EOS = "</s>"`` (predicted once at the end of each sentence),
 ``UNK = "<unk>"``, ``PAD = "<pad>"`` (padding in batches; pair it with
@@ -35,14 +38,15 @@ predicted), ``EOS = "</s>"`` (predicted once at the end of each sentence),
 from __future__ import annotations
 
 import collections
+import operator
 import re
 import unicodedata
 from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["UNK", "BOS", "EOS", "PAD", "UNK_CHAR", "CHAR_ALPHABET", "Vocab", "words", "chars",
-           "normalize_chars"]
+__all__ = ["UNK", "BOS", "EOS", "PAD", "UNK_CHAR", "CHAR_ALPHABET", "END_OF_WORD", "Vocab", "BPE", "words",
+           "chars", "normalize_chars"]
 
 UNK, BOS, EOS, PAD = "<unk>", "<s>", "</s>", "<pad>"
 
@@ -120,8 +124,8 @@ class Vocab:
             raise ValueError(f"max_size={max_size} counts the {len(specials)} specials {specials} too: "
                              f"use max_size >= {len(specials)}")
         freq = collections.Counter(tokens)
-        kept = sorted((t for t, c in freq.items() if c >= min_freq and t not in specials),
-                      key=lambda t: (-freq[t], t))
+        kept = sorted((tc for tc in freq.items() if tc[1] >= min_freq and tc[0] not in specials))  # by token
+        kept = [t for t, _ in sorted(kept, key=operator.itemgetter(1), reverse=True)]  # stable: ties keep A-Z
         if max_size is not None:
             kept = kept[: max_size - len(specials)]
         itos = specials + kept
@@ -167,3 +171,128 @@ class Vocab:
     def __repr__(self) -> str:
         head = ", ".join(repr(t) for t in self.itos[:6])
         return f"Vocab({len(self)} tokens: {head}{', ...' if len(self) > 6 else ''})"
+
+
+#: Marks the last piece of a word in ``BPE`` ("low" -> "lo", "w</w>"), so pieces join back into words.
+END_OF_WORD = "</w>"
+
+
+class BPE:
+    """Byte-pair encoding (Sennrich et al. 2016) over the word tokens of ``words``.
+
+    Start from the characters of each word, the last one marked with
+    ``END_OF_WORD`` (``"low"`` -> ``l o w</w>``); repeatedly merge the most
+    frequent adjacent pair of symbols in the training words (counted with the
+    word frequencies; ties go to the alphabetically first pair) into a new
+    symbol, ``num_merges`` times. Encoding a word replays the merges in the
+    order learned (lowest rank first). Frequent words become one piece, rare
+    words several, and no word is ever unknown if its characters were seen.
+
+    ``BPE.train(tokens, num_merges=1000)`` from word tokens (``words(text)``);
+    ``.segment(word)`` -> pieces of one word; ``.tokenize(text)`` -> pieces of a
+    text (``words`` first, so the word rule applies); ``.detokenize(pieces)`` ->
+    the word tokens back (``detokenize(tokenize(t)) == words(t)``); ``.symbols``
+    every symbol it can output (build a ``Vocab`` from them); ``.merges`` the
+    learned pairs in order.
+    """
+
+    def __init__(self, merges: Sequence[tuple[str, str]], alphabet: Iterable[str] = ()):
+        self.merges = [tuple(m) for m in merges]
+        self.ranks = {m: i for i, m in enumerate(self.merges)}
+        self.symbols = sorted(set(alphabet)) + [a + b for a, b in self.merges]
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    @staticmethod
+    def _start(word: str) -> list[str]:
+        return list(word[:-1]) + [word[-1] + END_OF_WORD]
+
+    @classmethod
+    def train(cls, tokens: Iterable[str], num_merges: int = 1000) -> "BPE":
+        import heapq
+
+        if num_merges < 0:
+            raise ValueError(f"num_merges is the number of merges to learn, >= 0; got {num_merges}")
+        freq = collections.Counter(t for t in tokens if t)
+        types = list(freq)
+        syms = [cls._start(w) for w in types]
+        counts = [freq[w] for w in types]
+        alphabet = {s for word in syms for s in word}
+        pairs: collections.Counter = collections.Counter()
+        where = collections.defaultdict(set)                # pair -> ids of words that (may) hold it
+        for i, word in enumerate(syms):
+            for p in zip(word, word[1:]):
+                pairs[p] += counts[i]
+                where[p].add(i)
+        heap = [(-c, p) for p, c in pairs.items()]
+        heapq.heapify(heap)
+        merges = []
+        while len(merges) < num_merges and heap:
+            c, best = heapq.heappop(heap)
+            if pairs.get(best, 0) != -c or c == 0:
+                continue                                    # stale entry: the count changed since
+            merges.append(best)
+            merged = best[0] + best[1]
+            changed = set()
+            for i in where.pop(best, ()):
+                word = syms[i]
+                if not any(p == best for p in zip(word, word[1:])):
+                    continue
+                for p in zip(word, word[1:]):
+                    pairs[p] -= counts[i]
+                    changed.add(p)
+                out, j = [], 0
+                while j < len(word):
+                    if j + 1 < len(word) and (word[j], word[j + 1]) == best:
+                        out.append(merged)
+                        j += 2
+                    else:
+                        out.append(word[j])
+                        j += 1
+                syms[i] = out
+                for p in zip(out, out[1:]):
+                    pairs[p] += counts[i]
+                    where[p].add(i)
+                    changed.add(p)
+            pairs.pop(best, None)
+            for p in changed:
+                if pairs.get(p, 0) > 0:
+                    heapq.heappush(heap, (-pairs[p], p))
+                else:
+                    pairs.pop(p, None)
+        return cls(merges, alphabet)
+
+    def segment(self, word: str) -> tuple[str, ...]:
+        """The pieces of one word (the merges replayed, lowest rank first)."""
+        if word in self._cache:
+            return self._cache[word]
+        if not word:
+            return ()
+        pieces = self._start(word)
+        ranks = self.ranks
+        while len(pieces) > 1:
+            rank, j = min((ranks.get(p, len(ranks)), j) for j, p in enumerate(zip(pieces, pieces[1:])))
+            if rank == len(ranks):
+                break
+            pieces[j:j + 2] = [pieces[j] + pieces[j + 1]]
+        self._cache[word] = out = tuple(pieces)
+        return out
+
+    def tokenize(self, text: str) -> list[str]:
+        """BPE pieces of ``text``: ``words(text)`` and each word segmented."""
+        return [p for w in words(text) for p in self.segment(w)]
+
+    def detokenize(self, pieces: Iterable[str]) -> list[str]:
+        """The word tokens back from pieces (a word ends at a piece ending in ``END_OF_WORD``)."""
+        out, current = [], ""
+        for p in pieces:
+            if p.endswith(END_OF_WORD):
+                out.append(current + p[: -len(END_OF_WORD)])
+                current = ""
+            else:
+                current += p
+        if current:
+            out.append(current)
+        return out
+
+    def __repr__(self) -> str:
+        return f"BPE({len(self.merges)} merges, {len(self.symbols)} symbols)"

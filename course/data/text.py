@@ -39,12 +39,25 @@ Characters (``characters``): a split's documents joined by ``"\\n"`` and passed
 through ``course.tokenize.normalize_chars`` (NFKD, ASCII, lower-case, closed
 alphabet ``CHAR_ALPHABET`` with ``UNK_CHAR``).
 
-Cache: the cleaned documents and sentences are written once as JSON under
+Cache: the cleaned documents and sentences are written once as JSON (and
+each split's normalised characters as text, on first use) under
 ``$COURSE_CACHE``, else ``$XDG_CACHE_HOME/course``, else ``~/.cache/course``
 (a temporary directory if none is writable; never the package directory),
-named by the SHA-256 of the source file and ``CLEANING_VERSION``. A second
+named by the SHA-256 of the source file, ``CLEANING_VERSION`` and the cache format. A second
 load reads that file (tens of milliseconds); within a process the result is
 also kept in memory.
+
+The shared vocabularies (the same for every model of Units 3-5, so that
+their perplexities count the same predictions):
+
+- ``word_vocab(min_freq=2)``: ``<pad> <unk> <s> </s>`` (ids 0-3), then the
+  training words seen at least twice, most frequent first (about 14.7k in all);
+  ``word_sentences(split, vocab)`` gives each sentence as word tokens with the
+  words outside ``vocab`` replaced by ``<unk>``. Score a word model on every
+  word of ``word_sentences("test", vocab)`` plus one ``</s>`` per sentence
+  (what ``course.ngram.NGramLM.perplexity`` counts).
+- ``char_vocab()``: the 56 characters of ``CHAR_ALPHABET`` in that order (id =
+  position; the alphabet is closed, so no ``<unk>`` is needed).
 
 ``toy_corpus()`` is a tiny hand-checkable corpus for tests and lectures.
 """
@@ -60,13 +73,14 @@ import tempfile
 
 import numpy as np
 
-from course.tokenize import normalize_chars
+from course.tokenize import BOS, CHAR_ALPHABET, EOS, PAD, UNK, Vocab, normalize_chars, words
 
 __all__ = ["SPLITS", "CLEANING_VERSION", "ABBREVIATIONS", "corpus", "titles", "sentences", "characters",
-           "clean_wiki", "split_sentences", "cache_dir", "source_path", "toy_corpus", "stats"]
+           "word_sentences", "word_vocab", "char_vocab", "clean_wiki", "split_sentences", "cache_dir", "source_path", "toy_corpus", "stats"]
 
 SPLITS = ("train", "valid", "test")
 CLEANING_VERSION = 1
+_CACHE_FORMAT = 2          # layout of the cache file (part of its name too)
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 MIN_WORDS = 50
 FRACTIONS = (0.8, 0.9)
@@ -166,11 +180,30 @@ def _build(path: pathlib.Path) -> dict:
     out = {}
     for split, (a, b) in bounds.items():
         part = docs[a:b]
-        out[split] = {
+        per_paragraph = [[split_sentences(p) for p in paras] for _, paras in part]
+        for (_, paras), sents in zip(part, per_paragraph):   # the sentences rebuild each paragraph exactly
+            assert all(" ".join(ss) == p for p, ss in zip(paras, sents))
+        out[split] = {  # stored once: documents are rebuilt from the sentences on loading
             "titles": [t for t, _ in part],
-            "documents": ["\n".join(paras) for _, paras in part],
-            "sentences": [s for _, paras in part for p in paras for s in split_sentences(p)],
+            "sentences": "\n".join(s for doc in per_paragraph for ss in doc for s in ss),
+            "layout": [[len(ss) for ss in doc] for doc in per_paragraph],
         }
+    return out
+
+
+def _unpack(stored: dict) -> dict:
+    """The cache file's form (sentences once, plus sentences per paragraph) -> documents and sentences."""
+    out = {}
+    for split, part in stored.items():
+        sents = part["sentences"].split("\n") if part["sentences"] else []
+        docs, i = [], 0
+        for doc in part["layout"]:
+            paragraphs = []
+            for count in doc:
+                paragraphs.append(" ".join(sents[i:i + count]))
+                i += count
+            docs.append("\n".join(paragraphs))
+        out[split] = {"titles": part["titles"], "documents": docs, "sentences": sents}
     return out
 
 
@@ -179,19 +212,29 @@ def _sha256(path: pathlib.Path) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def _cache_stem() -> pathlib.Path:
+    """The cache files' common path: cache dir / wiki-<sha256 of the source>-v<CLEANING_VERSION>."""
+    return cache_dir() / f"wiki-{_sha256(source_path())}-v{CLEANING_VERSION}.{_CACHE_FORMAT}"
+
+
+def _write_atomic(path: pathlib.Path, content: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_text(content, encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+@functools.lru_cache(maxsize=None)
 def _load() -> dict:
     path = source_path()
-    cache = cache_dir() / f"wiki-{_sha256(path)}-v{CLEANING_VERSION}.json"
+    cache = _cache_stem().with_name(_cache_stem().name + ".json")
     if cache.exists():
         try:
-            return json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return _unpack(json.loads(cache.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError):
             pass  # a half-written or damaged cache: rebuild it
-    data = _build(path)
-    tmp = cache.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, cache)  # atomic: a reader never sees half a file
-    return data
+    stored = _build(path)
+    _write_atomic(cache, json.dumps(stored, ensure_ascii=False))
+    return _unpack(stored)
 
 
 def _split(split: str) -> dict:
@@ -218,7 +261,42 @@ def sentences(split: str = "train") -> list[str]:
 @functools.lru_cache(maxsize=None)
 def characters(split: str = "train") -> str:
     """A split as one normalised string over ``course.tokenize.CHAR_ALPHABET`` (documents joined by ``"\\n"``)."""
-    return normalize_chars("\n".join(_split(split)["documents"]))
+    cache = _cache_stem().with_name(f"{_cache_stem().name}-chars-{split}.txt")
+    if cache.exists():
+        try:
+            return cache.read_text(encoding="utf-8")
+        except OSError:
+            pass
+    chars = normalize_chars("\n".join(_split(split)["documents"]))
+    _write_atomic(cache, chars)
+    return chars
+
+
+@functools.lru_cache(maxsize=None)
+def _word_sentences(split: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(words(s)) for s in _split(split)["sentences"])
+
+
+def word_sentences(split: str = "train", vocab: Vocab | None = None) -> list[list[str]]:
+    """The sentences of a split as word tokens (``course.tokenize.words``); with ``vocab``,
+    every token outside it becomes ``"<unk>"``."""
+    sents = _word_sentences(split)
+    if vocab is None:
+        return [list(s) for s in sents]
+    stoi = vocab.stoi
+    return [[t if t in stoi else UNK for t in s] for s in sents]
+
+
+@functools.lru_cache(maxsize=None)
+def word_vocab(min_freq: int = 2) -> Vocab:
+    """The course's word vocabulary: ``<pad> <unk> <s> </s>``, then training words with count >= min_freq."""
+    return Vocab.build((t for s in _word_sentences("train") for t in s), min_freq=min_freq,
+                       specials=(PAD, UNK, BOS, EOS))
+
+
+def char_vocab() -> Vocab:
+    """The character vocabulary: ``CHAR_ALPHABET`` in order (id = position in the alphabet)."""
+    return Vocab(list(CHAR_ALPHABET))
 
 
 def stats() -> dict:

@@ -1,4 +1,5 @@
 """course.data.text: the cleaned Wikipedia sample, its fixed splits by document, and the cache."""
+import collections
 import json
 import subprocess
 import sys
@@ -80,3 +81,22 @@ def test_cache_is_written_outside_the_package_and_reloads_fast(tmp_path):
 def test_unknown_split_is_refused():
     with pytest.raises(ValueError, match="train"):
         text.corpus("dev")
+
+
+def test_shared_vocabularies():
+    from course.tokenize import BOS, EOS, PAD, UNK, Vocab
+
+    vocab = text.word_vocab()
+    assert vocab.itos[:4] == [PAD, UNK, BOS, EOS] and vocab[PAD] == 0
+    counts = collections.Counter(t for s in text.word_sentences("train") for t in s)
+    assert len(vocab) == 4 + sum(c >= 2 for c in counts.values())
+    test = text.word_sentences("test", vocab)
+    raw = text.word_sentences("test")
+    assert [len(s) for s in test] == [len(s) for s in raw]
+    assert all(t == UNK or t == r for s, q in zip(test, raw) for t, r in zip(s, q))
+    assert all((t in vocab) for s in test for t in s)
+    unk_rate = sum(s.count(UNK) for s in test) / sum(map(len, test))
+    assert 0.05 < unk_rate < 0.2
+    chars = text.char_vocab()
+    assert len(chars) == len(CHAR_ALPHABET) and chars.decode(chars.encode(list("abc"))) == list("abc")
+    assert isinstance(chars, Vocab) and chars.encode(list(text.characters("valid")[:500])).max() < len(chars)

@@ -1,4 +1,6 @@
 """course.tokenize: the word and character rules, and Vocab's contract (ids round-trip)."""
+import collections
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -68,3 +70,55 @@ def test_encode_decode_round_trip(train, data):
     assert v.encode(v.decode(ids)).tolist() == ids
     unseen = [t + "\x00" for t in seq]                               # never in the vocabulary
     assert v.decode(v.encode(unseen)) == [UNK] * len(seq)
+
+
+# ---------------------------------------------------------------- byte-pair encoding
+from course.tokenize import BPE, END_OF_WORD  # noqa: E402
+
+
+def test_bpe_learns_the_textbook_merges():
+    # Sennrich et al.'s example: low x5, lower x2, newest x6, widest x3
+    tokens = ["low"] * 5 + ["lower"] * 2 + ["newest"] * 6 + ["widest"] * 3
+    bpe = BPE.train(tokens, num_merges=4)
+    # e s: 9 (newest, widest); then es t: 9; then est</w>... (here t is the last letter: "t</w>")
+    assert bpe.merges[0] == ("e", "s")
+    assert bpe.merges[1] == ("es", "t</w>")
+    assert bpe.merges[2] == ("l", "o")                                  # 7 (low, lower)
+    assert bpe.merges[3] == ("e", "w")          # 6, tied with (n, e) and (w, est</w>): first alphabetically
+    assert bpe.segment("newest") == ("n", "ew", "est</w>")
+    assert bpe.segment("lowest") == ("lo", "w", "est</w>")              # never seen, built from pieces
+    assert bpe.segment("low") == ("lo", "w</w>")
+    assert "est</w>" in bpe.symbols and "w" in bpe.symbols
+
+
+def test_bpe_merges_counted_by_a_brute_force_loop():
+    tokens = words("the cat sat on the mat and the hat sat on the cat then the rat ran at that hat")
+    bpe = BPE.train(tokens, num_merges=12)
+    seqs = {w: list(w[:-1]) + [w[-1] + END_OF_WORD] for w in set(tokens)}
+    freq = collections.Counter(tokens)
+    for merge in bpe.merges:                          # recount every pair from scratch at each step
+        pairs = collections.Counter()
+        for w, s in seqs.items():
+            for p in zip(s, s[1:]):
+                pairs[p] += freq[w]
+        top = max(pairs.values())
+        assert merge == min(p for p, c in pairs.items() if c == top)
+        for w, s in seqs.items():
+            out, j = [], 0
+            while j < len(s):
+                if j + 1 < len(s) and (s[j], s[j + 1]) == merge:
+                    out.append(s[j] + s[j + 1]); j += 2
+                else:
+                    out.append(s[j]); j += 1
+            seqs[w] = out
+    assert all(bpe.segment(w) == tuple(s) for w, s in seqs.items())
+
+
+@given(st.lists(st.text(alphabet="abcde .,'", min_size=1, max_size=12), min_size=1, max_size=30),
+       st.text(alphabet="abcdexyz .,'", max_size=60), st.integers(0, 40))
+@settings(max_examples=80, deadline=None)
+def test_bpe_round_trips_any_text(train_texts, text_, merges):
+    bpe = BPE.train([t for s in train_texts for t in words(s)], num_merges=merges)
+    pieces = bpe.tokenize(text_)
+    assert bpe.detokenize(pieces) == words(text_)
+    assert len(pieces) >= len(words(text_))
