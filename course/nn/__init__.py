@@ -41,11 +41,12 @@ with ``gradcheck(layer, inputs)``.
 from course.nn.module import Parameter, Module
 from course.nn.layers import Linear, ReLU, Tanh, Sigmoid, Flatten, Sequential
 from course.nn.conv import Conv2d, MaxPool2d, AvgPool2d
+from course.nn.embedding import Embedding
 from course.nn.loss import CrossEntropyLoss, SoftmaxCrossEntropy, log_softmax
 from course.nn.gradcheck import gradcheck, GradcheckReport
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
     "Sigmoid", "Flatten", "Sequential", "CrossEntropyLoss", "SoftmaxCrossEntropy", "log_softmax",
-    "gradcheck", "GradcheckReport",
+    "gradcheck", "GradcheckReport", "Embedding",
 ]

@@ -401,11 +401,32 @@ def sgd_explorer(ex: ExplorerInPage):
         assert ex.view(".course-view").evaluate(_RED) > red_start + 500
 
 
+# ------------------------------------------------------------------ Unit 3
+def ngram_sampler_explorer(ex: ExplorerInPage):
+    """Order slider, then a roll of the die: the canvas shows Python's bars (a twin built
+    as the lecture builds it, same seed), the context grows by the word drawn."""
+    from course.widgets import NgramSamplerExplorer
+
+    twin = NgramSamplerExplorer()
+    first = ex.assert_pixels(twin._view.rgba(), what="first frame")
+    ex.step("n-3", lambda: ex.press(".course-n", "ArrowRight"))
+    twin.n = 3
+    third = ex.assert_pixels(twin._view.rgba(), what="n = 3")
+    assert third["sha"] != first["sha"], "raising n did not change the die"
+    ex.step("roll", lambda: ex.root.locator(".course-roll").click())
+    token = twin.roll()
+    assert ex.root.locator(".course-context input").input_value() == twin.context
+    assert f"drew {token}" in ex.text(".course-die-summary")
+    ex.assert_pixels(twin._view.rgba(), what="after a roll")
+    assert ex.error() == ""
+
+
 INTERACTIONS = {
     "KernelExplorer": kernel_explorer,
     "ConvArithmeticExplorer": conv_arithmetic_explorer,
     "PoolingExplorer": pooling_explorer,
     "SGDExplorer": sgd_explorer,
+    "NgramSamplerExplorer": ngram_sampler_explorer,
 }
 
 
