@@ -19,6 +19,7 @@ Topic modules (one concept per file):
 - ``course.timing``  NumPy vs PyTorch timing tables (CPU, and GPU when present)
 - ``course.testing``  PyTorch as the oracle: converters and torch twins of our modules
 - ``course.widgets``  the explorers (controls and views; the math stays in the modules above)
+- ``course.exercises``  the self-checks of the lectures' "your turn" cells
 - ``course.checkers``  the checks that assignment test cells run in the student's kernel
 - ``course.selfcheck``  ``course.check()`` / ``course check``: a notebook's visible tests, as a table
 - ``course.grading``  the instructor's nbgrader tooling behind ``course grade``

@@ -514,3 +514,36 @@ def _filter_padding(padding, kernel_hw):
     ph, pw = as_pair(padding, "padding")
     check_nonnegative((ph, pw), "padding")
     return (ph, ph), (pw, pw)
+
+
+# ----------------------------------------------------------------------------
+# Comparing kernels with the presets
+# ----------------------------------------------------------------------------
+
+
+def preset_similarity(kernels, exclude=("identity",)) -> tuple[list[str], np.ndarray]:
+    """For each (3, 3) kernel, the most similar preset in ``KERNELS`` and how similar.
+
+    kernels: (K, 3, 3) or one (3, 3). Similarity is the cosine of the angle between
+    the two as 9-vectors (sign included: -1 is the same pattern with the sign
+    flipped); "most similar" maximizes its magnitude. Returns ``(names, cosines)``:
+    K preset names and a (K,) float64 array of signed cosines in [-1, 1].
+    Presets in ``exclude`` are skipped (by default the identity, which every
+    kernel with a large centre weight would resemble).
+    """
+    k = as_float_array(kernels, "kernels")
+    if k.ndim == 2:
+        k = k[None]
+    if k.ndim != 3 or k.shape[1:] != (3, 3):
+        raise ValueError(f"kernels must be (K, 3, 3) or (3, 3), got shape {k.shape}: the presets are 3x3, "
+                         f"so compare 3x3 kernels (e.g. conv.weight.data[:, 0] of a 1-channel layer)")
+    names = [n for n in KERNELS if n not in exclude]
+    P = np.stack([KERNELS[n].weight.ravel() for n in names])            # (P, 9)
+    P = P / np.linalg.norm(P, axis=1, keepdims=True)
+    flat = k.reshape(len(k), 9)
+    norms = np.linalg.norm(flat, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError("an all-zero kernel has no direction, so no cosine with any preset")
+    cos = (flat / norms) @ P.T                                         # (K, P)
+    best = np.abs(cos).argmax(axis=1)
+    return [names[i] for i in best], cos[np.arange(len(k)), best]

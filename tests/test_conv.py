@@ -431,3 +431,49 @@ def test_one_gemm_on_im2col_is_conv2d():
 def test_col2im_names_the_expected_shape():
     with pytest.raises(ValueError, match=r"\(C\*KH\*KW, N\*OH\*OW\) = \(18, 18\)"):
         conv.col2im(np.zeros((18, 17)), (2, 2, 5, 5), 3)
+
+
+# ------------------------------------------------------------ preset_similarity
+def test_preset_similarity_finds_each_preset_itself_and_its_negative():
+    names = [n for n in conv.KERNELS if n != "identity"]
+    stack = np.stack([conv.KERNELS[n].weight for n in names])
+    found, cos = conv.preset_similarity(stack)
+    for n, f in zip(names, found):
+        # sharpen and emboss are not orthogonal to others, but each is closest to itself
+        assert f == n
+    np.testing.assert_allclose(cos, 1.0)
+    _, neg = conv.preset_similarity(-3.0 * stack)
+    np.testing.assert_allclose(neg, -1.0)
+
+
+def test_preset_similarity_by_hand():
+    """A single centre weight: cosine = centre weight / norm. sharpen 5/sqrt(29) = 0.93 beats
+    the Laplacian -4/sqrt(20) = -0.89 and the Gaussian 4/sqrt(36) = 0.67 (identity excluded)."""
+    k = np.zeros((3, 3))
+    k[1, 1] = 2.0
+    names, cos = conv.preset_similarity(k)
+    assert names == ["sharpen"] and cos[0] == pytest.approx(5 / np.sqrt(29))
+    names, cos = conv.preset_similarity(-k, exclude=("identity", "sharpen"))
+    assert names == ["laplacian"] and cos[0] == pytest.approx(4 / np.sqrt(20))
+    assert conv.preset_similarity(k, exclude=())[0] == ["identity"]
+
+
+def test_random_kernels_resemble_a_preset_by_chance():
+    """The baseline lecture 5 compares learned kernels with: random 3x3 kernels (the layer's own
+    initialization) already have a median best |cos| of about 0.54, and about 14 % exceed 0.7."""
+    from course import nn
+
+    init = np.concatenate([nn.Conv2d(1, 8, 3, rng=s).weight.data[:, 0] for s in range(250)])   # 2000 kernels
+    _, cos = conv.preset_similarity(init)
+    best = np.abs(cos)
+    assert 0.50 < np.median(best) < 0.58
+    assert 0.10 < (best > 0.7).mean() < 0.18
+    gauss = np.random.default_rng(1).standard_normal((2000, 3, 3))      # the scale does not matter, the law little
+    assert abs(np.median(np.abs(conv.preset_similarity(gauss)[1])) - np.median(best)) < 0.03
+
+
+def test_preset_similarity_explains_bad_shapes():
+    with pytest.raises(ValueError, match="3x3"):
+        conv.preset_similarity(np.ones((2, 5, 5)))
+    with pytest.raises(ValueError, match="all-zero"):
+        conv.preset_similarity(np.zeros((3, 3)))
