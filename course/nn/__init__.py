@@ -43,9 +43,14 @@ from course.nn.layers import Linear, ReLU, Tanh, Sigmoid, Flatten, Sequential
 from course.nn.conv import Conv2d, MaxPool2d, AvgPool2d
 from course.nn.loss import CrossEntropyLoss, SoftmaxCrossEntropy, log_softmax
 from course.nn.gradcheck import gradcheck, GradcheckReport
+from course.nn.norm import LayerNorm, GELU, Dropout
+from course.nn.attention import MultiheadAttention
+from course.nn.transformer import PositionalEncoding, PositionalEmbedding, TransformerBlock, TransformerLM
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
     "Sigmoid", "Flatten", "Sequential", "CrossEntropyLoss", "SoftmaxCrossEntropy", "log_softmax",
     "gradcheck", "GradcheckReport",
+    "LayerNorm", "GELU", "Dropout", "MultiheadAttention", "PositionalEncoding", "PositionalEmbedding",
+    "TransformerBlock", "TransformerLM",
 ]
