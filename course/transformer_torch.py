@@ -1,0 +1,197 @@
+"""The PyTorch twin of ``course.nn.TransformerLM``, for benchmarks and the optional GPU cell.
+
+- ``torch_lm(model, device=None, dtype=None)``: the identical torch model (``torch.nn.Embedding``,
+  ``TransformerEncoderLayer(norm_first=True)`` = MultiheadAttention + LayerNorm + GELU + Linear,
+  ``LayerNorm``, ``Linear``), the weights of ``model`` copied in;
+- ``timing_table(model, ids, targets)``: one training step (forward, backward, Adam) timed three
+  ways, NumPy (``course``) vs torch on the CPU vs torch on the GPU, plus causal attention
+  forward+backward, as a ``course.gpu.TimingTable``. Never fails for lack of a GPU: the GPU
+  column then reads ``"n/a (no GPU)"``.
+
+torch is imported on first use.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course import gpu
+
+__all__ = ["torch_lm", "torch_train_step", "numpy_train_step", "timing_table"]
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _block_class():
+    torch = _torch()
+
+    class CausalBlock(torch.nn.TransformerEncoderLayer):
+        """torch's pre-LN encoder layer with the causal mask: the same function as our TransformerBlock."""
+
+        def forward(self, x):
+            L = x.shape[1]
+            mask = torch.ones(L, L, dtype=torch.bool, device=x.device).triu(1)
+            return super().forward(x, src_mask=mask, is_causal=True)
+
+    return CausalBlock
+
+
+def torch_lm(model, device=None, dtype=None):
+    """The torch model equal to ``model`` (a ``course.nn.TransformerLM``), weights copied; float32
+    unless ``dtype``, on ``device`` (default: the CPU)."""
+    torch = _torch()
+    from course.testing import copy_params
+
+    dtype = dtype or torch.float32
+    block0 = model.blocks[0]
+    d, h = model.d_model, block0.self_attn.num_heads
+    ff = block0.linear1.out_features
+    act = block0.activation
+    name = type(act).__name__
+    activation = (torch.nn.GELU(approximate=act.approximate) if name == "GELU" else torch.nn.ReLU())
+    Block = _block_class()
+    learned = hasattr(model.pos, "weight")
+
+    class TorchLM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(model.vocab_size, d)
+            if learned:
+                self.pos = torch.nn.Embedding(model.max_len, d)
+            else:
+                self.register_buffer("pe", torch.from_numpy(np.asarray(model.pos.pe)))
+            self.blocks = torch.nn.ModuleList([Block(d, h, ff, dropout=0.0, activation=activation,
+                                                     batch_first=True, norm_first=True)
+                                               for _ in model.blocks])
+            self.norm = torch.nn.LayerNorm(d)
+            self.head = torch.nn.Linear(d, model.vocab_size)
+            if model.tie_weights:
+                self.head.weight = self.embed.weight
+
+        def forward(self, ids):
+            T = ids.shape[1]
+            pos = self.pos(torch.arange(T, device=ids.device)) if learned else self.pe[:T].to(self.embed.weight.dtype)
+            x = self.embed(ids) + pos
+            for block in self.blocks:
+                x = block(x)
+            return self.head(self.norm(x))
+
+    twin = TorchLM().to(torch.float64)
+    copy_params(twin, model)
+    return twin.to(dtype).to(device or "cpu")
+
+
+def numpy_train_step(model, optimizer, ids, targets, loss_fn=None):
+    """One step of ours: forward, cross-entropy, backward, ``optimizer.step()``. Returns the loss."""
+    from course import nn
+
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    optimizer.zero_grad()
+    loss = loss_fn.forward(model.forward(ids), targets)
+    model.backward(loss_fn.backward())
+    optimizer.step()
+    return float(loss)
+
+
+def torch_train_step(twin, optimizer, ids, targets):
+    """The same step in torch (ids, targets: int64 tensors on the twin's device). Returns the loss tensor."""
+    torch = _torch()
+    optimizer.zero_grad(set_to_none=True)
+    logits = twin(ids)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def _attention_row(torch, dev, budget_s):
+    from course import attention as A
+
+    rng = np.random.default_rng(0)
+    q, k, v, g = (rng.standard_normal((8, 4, 128, 32), dtype=np.float32) for _ in range(4))
+    row = {"name": "causal attention fwd+bwd", "shape": "B8 h4 T128 d32", "torch_cpu_s": None,
+           "torch_gpu_s": None, "gpu": None if dev == "cuda" else gpu.NO_GPU, "max_diff": None}
+    row["numpy_s"] = gpu._median_seconds(
+        lambda: A.scaled_dot_product_attention_backward(g, q, k, v, is_causal=True), budget_s=budget_s)
+    ref = A.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    def run(device, sync=lambda: None):
+        qt, kt, vt = (torch.from_numpy(a).to(device).requires_grad_() for a in (q, k, v))
+        gt = torch.from_numpy(g).to(device)
+
+        def f():
+            out = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=True)
+            out.backward(gt)
+            return out
+
+        diff = float((f().detach().cpu().numpy() - ref).__abs__().max())
+        return gpu._median_seconds(f, sync, budget_s=budget_s, max_repeat=50), diff
+
+    row["torch_cpu_s"], row["max_diff"] = run("cpu")
+    if dev == "cuda":
+        try:
+            with gpu._full_float32(torch):
+                row["torch_gpu_s"], d = run("cuda", torch.cuda.synchronize)
+            row["max_diff"] = max(row["max_diff"], d)
+        except Exception as exc:  # a misbehaving GPU must not break the lecture
+            row["gpu"] = f"n/a ({type(exc).__name__})"
+    return row
+
+
+def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, attention: bool = True):
+    """Time one training step of ``model`` (forward, backward, Adam) in NumPy, torch CPU and torch GPU.
+
+    model: a float32 ``course.nn.TransformerLM`` (its weights are not changed: every side
+    trains a copy); ids, targets: (N, T) integer arrays. Returns a ``course.gpu.TimingTable``;
+    ``max rel. diff`` is the largest difference of the torch logits from ours before training.
+    """
+    import copy
+
+    from course import optim
+
+    torch, dev = gpu._torch(), gpu.device()
+    table = gpu.TimingTable(device=dev)
+    shape = f"N{ids.shape[0]} T{ids.shape[1]} d{model.d_model} L{len(model.blocks)}"
+    ours = copy.deepcopy(model).clear_cache()
+    opt = optim.Adam(ours.parameters(), lr=lr)
+    ref = ours.eval().forward(ids)
+    ours.train()
+    row = {"name": "transformer LM train step", "shape": shape, "torch_cpu_s": None, "torch_gpu_s": None,
+           "gpu": None if dev == "cuda" else gpu.NO_GPU, "max_diff": None}
+    row["numpy_s"] = gpu._median_seconds(lambda: numpy_train_step(ours, opt, ids, targets), budget_s=budget_s,
+                                         max_repeat=5)
+    if torch is None:
+        row["gpu"] = "n/a (no torch)"
+        table.rows.append(row)
+        return table
+
+    def run(device, sync=lambda: None):
+        twin = torch_lm(model, device=device)
+        topt = torch.optim.Adam(twin.parameters(), lr=lr)
+        it, tt = torch.from_numpy(np.asarray(ids)).to(device), torch.from_numpy(np.asarray(targets)).to(device)
+        with torch.no_grad():
+            diff = float(np.abs(twin(it).cpu().numpy() - ref).max() / max(1.0, np.abs(ref).max()))
+        return gpu._median_seconds(lambda: torch_train_step(twin, topt, it, tt), sync, budget_s=budget_s,
+                                   max_repeat=20), diff
+
+    row["torch_cpu_s"], row["max_diff"] = run("cpu")
+    if dev == "cuda":
+        try:
+            with gpu._full_float32(torch):
+                row["torch_gpu_s"], d = run("cuda", torch.cuda.synchronize)
+            row["max_diff"] = max(row["max_diff"], d)
+        except Exception as exc:  # a misbehaving GPU must not break the lecture
+            row["gpu"] = f"n/a ({type(exc).__name__})"
+    table.rows.append(row)
+    if attention:
+        table.rows.append(_attention_row(torch, dev, budget_s / 2))
+    threads = torch.get_num_threads()
+    where = (f"GPU: {gpu.gpu_name()}, full float32 (TF32 off)" if dev == "cuda"
+             else "no GPU here, so torch runs on the CPU only")
+    table.note = f"Median times, float32; torch CPU uses {threads} thread(s). {where}."
+    return table
