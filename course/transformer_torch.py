@@ -5,7 +5,7 @@
   ``LayerNorm``, ``Linear``), the weights of ``model`` copied in;
 - ``timing_table(model, ids, targets)``: one training step (forward, backward, Adam) timed three
   ways, NumPy (``course``) vs torch on the CPU vs torch on the GPU, plus causal attention
-  forward+backward, as a ``course.gpu.TimingTable``. Never fails for lack of a GPU: the GPU
+  forward+backward, as a ``course.gpu.TimingTable``; ``attention_timing_table()`` the attention row alone. Never fails for lack of a GPU: the GPU
   column then reads ``"n/a (no GPU)"``.
 
 torch is imported on first use.
@@ -18,7 +18,7 @@ import numpy as np
 
 from course import gpu
 
-__all__ = ["torch_lm", "torch_train_step", "numpy_train_step", "timing_table"]
+__all__ = ["torch_lm", "torch_train_step", "numpy_train_step", "timing_table", "attention_timing_table"]
 
 
 def _torch():
@@ -194,4 +194,19 @@ def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, a
     where = (f"GPU: {gpu.gpu_name()}, full float32 (TF32 off)" if dev == "cuda"
              else "no GPU here, so torch runs on the CPU only")
     table.note = f"Median times, float32; torch CPU uses {threads} thread(s). {where}."
+    return table
+
+
+def attention_timing_table(budget_s: float = 0.5):
+    """Causal attention forward+backward (B=8, h=4, T=128, d=32) in NumPy, torch CPU and torch GPU.
+
+    A ``course.gpu.TimingTable``; never fails for lack of a GPU (the column then reads "n/a (no GPU)")."""
+    torch, dev = gpu._torch(), gpu.device()
+    table = gpu.TimingTable(device=dev)
+    if torch is None:
+        return table
+    table.rows.append(_attention_row(torch, dev, budget_s))
+    where = (f"GPU: {gpu.gpu_name()}, full float32 (TF32 off)" if dev == "cuda"
+             else "no GPU here, so torch runs on the CPU only")
+    table.note = f"Median times, float32; torch CPU uses {torch.get_num_threads()} thread(s). {where}."
     return table

@@ -141,6 +141,9 @@ class MultiheadAttention(Module):
         return total
 
     # ------------------------------------------------------------ forward / backward
+    def __call__(self, *inputs, **options):
+        return self.forward(*inputs, **options)
+
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False):
         self_attention = query is key and key is value

@@ -150,6 +150,9 @@ class Dropout(Module):
     def extra_repr(self) -> str:
         return f"p={self.p:g}"
 
+    def __call__(self, *inputs, **options):
+        return self.forward(*inputs, **options)
+
     def forward(self, x, mask=None):
         x = np.asarray(x)
         if not self.training or (self.p == 0.0 and mask is None):

@@ -146,6 +146,9 @@ class TransformerBlock(Module):
     def extra_repr(self) -> str:
         return f"causal={self.causal}"
 
+    def __call__(self, *inputs, **options):
+        return self.forward(*inputs, **options)
+
     def forward(self, x, key_padding_mask=None, need_weights: bool = False):
         x = np.asarray(x)
         h = self.norm1.forward(x)
