@@ -8,7 +8,9 @@ Topic modules (one concept per file):
 - ``course.data``  offline data: sample photograph, test patterns, digits
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
 - ``course.nn``     layers as modules with forward/backward, ``gradcheck``
-- ``course.optim``  ``SGD`` (torch's update rule)
+- ``course.attention``  stable softmax with masks, scaled dot-product attention forward/backward
+- ``course.optim``  ``SGD``, ``Adam``, ``AdamW`` (torch's update rules), warm-up + cosine schedule
+- ``course.transformer_torch``  the torch twin of ``nn.TransformerLM``; train-step timing (CPU, GPU)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 - ``course.recipe``  the ML recipe on a two-parameter problem (decision function, loss, objective)
 - ``course.plotting``  figure helpers for the lectures (``draw_graph``, colour maps)

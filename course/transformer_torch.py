@@ -5,7 +5,7 @@
   ``LayerNorm``, ``Linear``), the weights of ``model`` copied in;
 - ``timing_table(model, ids, targets)``: one training step (forward, backward, Adam) timed three
   ways, NumPy (``course``) vs torch on the CPU vs torch on the GPU, plus causal attention
-  forward+backward, as a ``course.gpu.TimingTable``; ``attention_timing_table()`` the attention row alone. Never fails for lack of a GPU: the GPU
+  forward+backward, as a ``course.timing.TimingTable``; ``attention_timing_table()`` the attention row alone. Never fails for lack of a GPU: the GPU
   column then reads ``"n/a (no GPU)"``.
 
 torch is imported on first use.
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from course import gpu
+from course import timing as gpu
 
 __all__ = ["torch_lm", "torch_train_step", "numpy_train_step", "timing_table", "attention_timing_table"]
 
@@ -147,7 +147,7 @@ def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, a
     """Time one training step of ``model`` (forward, backward, Adam) in NumPy, torch CPU and torch GPU.
 
     model: a float32 ``course.nn.TransformerLM`` (its weights are not changed: every side
-    trains a copy); ids, targets: (N, T) integer arrays. Returns a ``course.gpu.TimingTable``;
+    trains a copy); ids, targets: (N, T) integer arrays. Returns a ``course.timing.TimingTable``;
     ``max rel. diff`` is the largest difference of the torch logits from ours before training.
     """
     import copy
@@ -200,7 +200,7 @@ def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, a
 def attention_timing_table(budget_s: float = 0.5):
     """Causal attention forward+backward (B=8, h=4, T=128, d=32) in NumPy, torch CPU and torch GPU.
 
-    A ``course.gpu.TimingTable``; never fails for lack of a GPU (the column then reads "n/a (no GPU)")."""
+    A ``course.timing.TimingTable``; never fails for lack of a GPU (the column then reads "n/a (no GPU)")."""
     torch, dev = gpu._torch(), gpu.device()
     table = gpu.TimingTable(device=dev)
     if torch is None:
