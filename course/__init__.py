@@ -5,13 +5,17 @@ Topic modules (one concept per file):
 
 - ``course.conv``  convolution (cross-correlation), padding, output size, kernels
 - ``course.pool``  max and average pooling
-- ``course.data``  offline data: sample photograph, test patterns, digits
+- ``course.data``  offline data: sample photograph, test patterns, digits, English text (``course.data.text``)
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
-- ``course.nn``     layers as modules with forward/backward, ``gradcheck``
+- ``course.nn``     layers as modules with forward/backward (``Embedding`` too), ``gradcheck``
+- ``course.embeddings``  word vectors: cosine, nearest/analogy, skip-gram (SGNS), PPMI+SVD, evaluation
 - ``course.attention``  stable softmax with masks, scaled dot-product attention forward/backward
 - ``course.optim``  ``SGD``, ``Adam``, ``AdamW`` (torch's update rules), warm-up + cosine schedule
 - ``course.transformer_torch``  the torch twin of ``nn.TransformerLM``; train-step timing (CPU, GPU)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
+- ``course.tokenize``  word and character tokenizers, ``Vocab`` (ids <-> tokens)
+- ``course.lm``     perplexity, bits per char, sampling from a distribution (the weighted die)
+- ``course.ngram``  n-gram language models: MLE, add-k, interpolated Kneser-Ney
 - ``course.recipe``  the ML recipe on a two-parameter problem (decision function, loss, objective)
 - ``course.plotting``  figure helpers for the lectures (``draw_graph``, colour maps)
 - ``course.timing``  NumPy vs PyTorch timing tables (CPU, and GPU when present)

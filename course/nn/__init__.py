@@ -41,6 +41,7 @@ with ``gradcheck(layer, inputs)``.
 from course.nn.module import Parameter, Module
 from course.nn.layers import Linear, ReLU, Tanh, Sigmoid, Flatten, Sequential
 from course.nn.conv import Conv2d, MaxPool2d, AvgPool2d
+from course.nn.embedding import Embedding
 from course.nn.loss import CrossEntropyLoss, SoftmaxCrossEntropy, log_softmax
 from course.nn.gradcheck import gradcheck, GradcheckReport
 from course.nn.norm import LayerNorm, GELU, Dropout
@@ -50,7 +51,7 @@ from course.nn.transformer import PositionalEncoding, PositionalEmbedding, Trans
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
     "Sigmoid", "Flatten", "Sequential", "CrossEntropyLoss", "SoftmaxCrossEntropy", "log_softmax",
-    "gradcheck", "GradcheckReport",
+    "gradcheck", "GradcheckReport", "Embedding",
     "LayerNorm", "GELU", "Dropout", "MultiheadAttention", "PositionalEncoding", "PositionalEmbedding",
     "TransformerBlock", "TransformerLM",
 ]

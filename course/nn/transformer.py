@@ -22,21 +22,7 @@ import numpy as np
 
 from course.nn.attention import MultiheadAttention
 from course.nn.module import Module, Parameter, _rng
-try:
-    from course.nn.embedding import Embedding
-except ImportError:  # TEMPORARY until branch unit3-embed (course.nn.Embedding) is merged
-    class Embedding(Module):
-        def __init__(self, num_embeddings, embedding_dim, rng=None, dtype=np.float64):
-            self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-            self.weight = Parameter(_rng(rng).standard_normal((num_embeddings, embedding_dim)), dtype)
-
-        def forward(self, ids):
-            self.save_for_backward(ids)
-            return self.weight.data[ids]
-
-        def backward(self, grad_output):
-            ids = self.pop_saved()
-            np.add.at(self.weight.grad, ids.reshape(-1), grad_output.reshape(-1, self.embedding_dim))
+from course.nn.embedding import Embedding
 from course.nn.layers import Linear
 from course.nn.norm import GELU, Dropout, LayerNorm
 
