@@ -7,6 +7,7 @@ Topic modules (one concept per file):
 - ``course.pool``  max and average pooling
 - ``course.data``  offline data: sample photograph, test patterns, digits
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
+- ``course.rnn``    vanilla RNN and LSTM forward/backward (BPTT), deep and bidirectional
 - ``course.nn``     layers as modules with forward/backward, ``gradcheck``
 - ``course.optim``  ``SGD`` (torch's update rule)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``

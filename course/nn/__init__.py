@@ -43,9 +43,12 @@ from course.nn.layers import Linear, ReLU, Tanh, Sigmoid, Flatten, Sequential
 from course.nn.conv import Conv2d, MaxPool2d, AvgPool2d
 from course.nn.loss import CrossEntropyLoss, SoftmaxCrossEntropy, log_softmax
 from course.nn.gradcheck import gradcheck, GradcheckReport
+from course.nn.recurrent import RNNCell, LSTMCell, RNN, LSTM
+from course.nn.utils import clip_grad_norm_
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
     "Sigmoid", "Flatten", "Sequential", "CrossEntropyLoss", "SoftmaxCrossEntropy", "log_softmax",
     "gradcheck", "GradcheckReport",
+    "RNNCell", "LSTMCell", "RNN", "LSTM", "clip_grad_norm_",
 ]
