@@ -193,6 +193,9 @@ class RNN(Module):
                     setattr(self, pname, _uniform(rng, k, shape, dtype))
         self.grad_h_norms = {}
 
+    def __call__(self, x, state=None, lengths=None):
+        return self.forward(x, state, lengths=lengths)
+
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
