@@ -260,13 +260,13 @@ def rnn_backward(grad_output, grad_h_n, cache):
     if mask is not None:
         g_out = g_out * mask[:, :, None]
     dh = np.zeros((N, H), dtype) if grad_h_n is None else np.array(grad_h_n, dtype)
-    da_all = np.empty((T, N, H), dtype)
+    da_all = _activation_grad(h_all[1:], nonlinearity)   # (T, N, H) dh_t/da_t, times dh in the loop
     dh_all = np.empty((T, N, H), dtype)
     for t in range(T - 1, -1, -1):
         dh += g_out[t]                                    # from y_t and from step t+1: they add
         dh_all[t] = dh
         da = da_all[t]
-        np.multiply(dh, _activation_grad(h_all[t + 1], nonlinearity), out=da)
+        da *= dh                                          # dL/da_t = dL/dh_t * (1 - h_t^2)
         if mask is None:
             dh = da @ weight_hh
         else:
@@ -348,32 +348,29 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, le
     h_all[0] = 0 if h0 is None else h0
     c_all[0] = 0 if c0 is None else c0
     tc_all = np.empty((T, N, H), dtype)
-    gates = _input_projection(x, weight_ih, bias_ih, bias_hh)    # (T, N, 4H), activated in place
-    # sigma(a) = (1 + tanh(a/2)) / 2: scale the i, f, o blocks by 1/2, one tanh over all four
+    # sigma(a) = (1 + tanh(a/2)) / 2: with the i, f, o rows of the weights halved, one tanh
+    # over all four blocks, then (1 + t) / 2 on the i, f and o blocks.
     scale = np.full(4 * H, 0.5, dtype)
     scale[2 * H:3 * H] = 1
-    w_hh_t = weight_hh.T
+    gates = _input_projection(x, weight_ih, bias_ih, bias_hh)    # (T, N, 4H), activated in place
+    gates *= scale
+    w_hh_t = (weight_hh * scale[:, None]).T
     for t in range(T):
         a = gates[t]
         a += h_all[t] @ w_hh_t
-        a *= scale
         np.tanh(a, out=a)
-        a[:, :2 * H] *= 0.5
-        a[:, :2 * H] += 0.5
-        a[:, 3 * H:] *= 0.5
-        a[:, 3 * H:] += 0.5
+        for block in (a[:, :2 * H], a[:, 3 * H:]):
+            block *= 0.5
+            block += 0.5
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        c = f * c_all[t]
-        c += i * g
+        c = np.multiply(f, c_all[t], out=c_all[t + 1])
+        c += i * g                                            # c_t = f * c_{t-1} + i * g
         tc = np.tanh(c, out=tc_all[t])
-        h = o * tc
-        if mask is None:
-            c_all[t + 1] = c
-            h_all[t + 1] = h
-        else:
+        h = np.multiply(o, tc, out=h_all[t + 1])              # h_t = o * tanh(c_t)
+        if mask is not None:                                  # a finished sequence keeps its state
             m = mask[t][:, None]
-            c_all[t + 1] = np.where(m, c, c_all[t])
-            h_all[t + 1] = np.where(m, h, h_all[t])
+            np.copyto(c, c_all[t], where=~m)
+            np.copyto(h, h_all[t], where=~m)
     output = h_all[1:] if mask is None else h_all[1:] * mask[:, :, None]
     cache = (x, h_all, c_all, tc_all, gates, weight_ih, weight_hh, bias_ih is not None, mask)
     return output, h_all[T].copy(), c_all[T].copy(), cache
@@ -385,6 +382,16 @@ def lstm_backward(grad_output, grad_h_n, grad_c_n, cache):
     grad_output: (T, N, H) or None; grad_h_n, grad_c_n: (N, H) or None. Returns
     ``(grad_x (T, N, I), grad_h0 (N, H), grad_c0 (N, H), grads)``; ``grads`` holds
     ``weight_ih, weight_hh, bias_ih, bias_hh`` and ``"h"``: dL/dh_t (T, N, H).
+
+    At step t, with dh = dL/dh_t and dc = dL/dc_t from step t+1::
+
+        dc_t = dc + dh * o * (1 - tanh(c_t)^2)          (two paths into c_t)
+        da_o = dh * tanh(c_t) * o (1 - o)
+        da_i = dc_t * g * i (1 - i),  da_f = dc_t * c_{t-1} * f (1 - f),  da_g = dc_t * i * (1 - g^2)
+        dc_{t-1} = dc_t * f,  dh_{t-1} = da W_hh (+ the output gradient at t-1)
+
+    The factors that do not depend on dh or dc (everything after ``dh *`` / ``dc_t *``)
+    are computed for all steps at once before the loop; the loop does only the chain.
     """
     x, h_all, c_all, tc_all, gates, weight_ih, weight_hh, bias, mask = cache
     T, N, H = tc_all.shape
@@ -394,35 +401,30 @@ def lstm_backward(grad_output, grad_h_n, grad_c_n, cache):
         g_out = g_out * mask[:, :, None]
     dh = np.zeros((N, H), dtype) if grad_h_n is None else np.array(grad_h_n, dtype)
     dc = np.zeros((N, H), dtype) if grad_c_n is None else np.array(grad_c_n, dtype)
+    i, f, g, o = (gates[:, :, k * H:(k + 1) * H] for k in range(4))
+    k_c = o * (1 - tc_all * tc_all)                               # d c_t / d h-path: (T, N, H)
+    k_o = tc_all * o * (1 - o)                                    # da_o = dh * k_o
+    k_ifg = np.empty((T, N, 3, H), dtype)                         # da_{i,f,g} = dc_t * k_ifg
+    k_ifg[:, :, 0] = g * i * (1 - i)
+    k_ifg[:, :, 1] = c_all[:-1] * f * (1 - f)
+    k_ifg[:, :, 2] = i * (1 - g * g)
     da_all = np.empty((T, N, 4 * H), dtype)
+    da_blocks = da_all.reshape(T, N, 4, H)                        # a view: da_blocks[t, :, k] is gate k
     dh_all = np.empty((T, N, H), dtype)
     for t in range(T - 1, -1, -1):
-        dh += g_out[t]
+        dh += g_out[t]                                            # from h_t's output and from step t+1
         dh_all[t] = dh
-        a = gates[t]
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        tc = tc_all[t]
-        da = da_all[t]
-        dai, daf, dag, dao = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
-        if mask is not None:
+        if mask is not None:                                      # a frozen state passes its gradient back
             m = mask[t][:, None]
-            dh_skip, dc_skip = dh * ~m, dc * ~m      # a frozen state passes its gradient straight back
-            dh = dh * m
-            dc = dc * m
-        # dc_t = grad_c + grad_h * o * (1 - tanh(c)^2)
-        dct = dh * o
-        dct *= 1 - tc * tc
+            dh_skip, dc_skip = dh * ~m, dc * ~m
+            dh *= m
+            dc *= m
+        dct = dh * k_c[t]
         dct += dc
-        np.multiply(dh, tc, out=dao)
-        dao *= o * (1 - o)
-        np.multiply(dct, g, out=dai)
-        dai *= i * (1 - i)
-        np.multiply(dct, c_all[t], out=daf)
-        daf *= f * (1 - f)
-        np.multiply(dct, i, out=dag)
-        dag *= 1 - g * g
-        dc = dct * f                                       # through the forget gate to c_{t-1}
-        dh = da @ weight_hh
+        np.multiply(dct[:, None, :], k_ifg[t], out=da_blocks[t, :, :3])
+        np.multiply(dh, k_o[t], out=da_blocks[t, :, 3])
+        dc = np.multiply(dct, f[t])                               # through the forget gate to c_{t-1}
+        dh = da_all[t] @ weight_hh
         if mask is not None:
             dh += dh_skip
             dc += dc_skip
