@@ -5,12 +5,15 @@ Topic modules (one concept per file):
 
 - ``course.conv``  convolution (cross-correlation), padding, output size, kernels
 - ``course.pool``  max and average pooling
-- ``course.data``  offline data: sample photograph, test patterns, digits
+- ``course.data``  offline data: sample photograph, test patterns, digits, English text (``course.data.text``)
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
 - ``course.rnn``    vanilla RNN and LSTM forward/backward (BPTT), deep and bidirectional
 - ``course.nn``     layers as modules with forward/backward, ``gradcheck``
 - ``course.optim``  ``SGD`` (torch's update rule)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
+- ``course.tokenize``  word and character tokenizers, ``Vocab`` (ids <-> tokens)
+- ``course.lm``     perplexity, bits per char, sampling from a distribution (the weighted die)
+- ``course.ngram``  n-gram language models: MLE, add-k, interpolated Kneser-Ney
 
 Import a topic module directly: ``from course import conv``.
 """

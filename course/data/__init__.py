@@ -10,6 +10,10 @@
 Every image is a float64 array with values in [0, 1]:
 (H, W) when ``gray=True``, (H, W, 3) otherwise.
 
+- ``course.data.text``: a cleaned Wikipedia sample from gensim's wheel with
+  fixed train/valid/test splits by document (Units 3-5); import it as
+  ``from course.data import text``.
+
 One module per kind of data (``images``, ``digits``; ``text`` for the language
 units); what they need ships inside the package or a dependency's wheel.
 """
