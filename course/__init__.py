@@ -8,7 +8,8 @@ Topic modules (one concept per file):
 - ``course.data``  offline data: sample photograph, test patterns, digits, English text (``course.data.text``)
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
 - ``course.rnn``    vanilla RNN and LSTM forward/backward (BPTT), deep and bidirectional
-- ``course.nn``     layers as modules with forward/backward, ``gradcheck``
+- ``course.nn``     layers as modules with forward/backward (``Embedding`` too), ``gradcheck``
+- ``course.embeddings``  word vectors: cosine, nearest/analogy, skip-gram (SGNS), PPMI+SVD, evaluation
 - ``course.optim``  ``SGD`` (torch's update rule)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 - ``course.tokenize``  word and character tokenizers, ``Vocab`` (ids <-> tokens)

@@ -41,6 +41,7 @@ with ``gradcheck(layer, inputs)``.
 from course.nn.module import Parameter, Module
 from course.nn.layers import Linear, ReLU, Tanh, Sigmoid, Flatten, Sequential
 from course.nn.conv import Conv2d, MaxPool2d, AvgPool2d
+from course.nn.embedding import Embedding
 from course.nn.loss import CrossEntropyLoss, SoftmaxCrossEntropy, log_softmax
 from course.nn.gradcheck import gradcheck, GradcheckReport
 from course.nn.recurrent import RNNCell, LSTMCell, RNN, LSTM
@@ -49,6 +50,6 @@ from course.nn.utils import clip_grad_norm_
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
     "Sigmoid", "Flatten", "Sequential", "CrossEntropyLoss", "SoftmaxCrossEntropy", "log_softmax",
-    "gradcheck", "GradcheckReport",
+    "gradcheck", "GradcheckReport", "Embedding",
     "RNNCell", "LSTMCell", "RNN", "LSTM", "clip_grad_norm_",
 ]

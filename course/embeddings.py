@@ -1,0 +1,505 @@
+"""Word embeddings: a V x D matrix of word vectors, cosine similarity, and two ways to learn it.
+
+The seed's picture: a vocabulary of V words, each word ``i`` a row ``W[i]`` of a
+matrix ``W: (V, D)``. Looking a word up is multiplying its one-hot vector by ``W``
+(``one_hot(i, V) @ W == W[i]``), done as indexing (``course.nn.Embedding``). Every
+occurrence of a word uses the same row, so training moves that one row.
+
+Contents, in teaching order:
+
+- ``one_hot(ids, num_classes)``, ``lookup(W, ids)``: the lookup two ways (equal);
+- ``cosine_similarity(x1, x2, dim=-1, eps=1e-8)``: as ``torch.nn.functional.cosine_similarity``;
+- ``KeyedVectors(words, vectors)``: words + matrix, ``nearest(word, k)``,
+  ``analogy(a, b, c, k)`` (3CosAdd, a - b + c, inputs excluded), ``similarity``;
+- skip-gram with negative sampling (word2vec): ``sgns_loss_and_grad`` for one batch
+  (pure function), ``keep_probabilities`` (subsampling), ``noise_distribution``
+  (unigram^0.75), ``skipgram_pairs`` (reduced window), ``train_sgns`` (the loop);
+- the count-based baseline: ``cooccurrence``, ``ppmi``, ``ppmi_svd``;
+- evaluation: ``read_similarity_pairs`` / ``evaluate_similarity`` (Spearman on
+  WordSim-353, SimLex-999), ``read_analogies`` / ``evaluate_analogies`` (accuracy per
+  section of Google's ``questions-words.txt``, on the questions whose four words are
+  all in the vocabulary, with that count reported).
+
+Corpora are given as lists of 1-D integer arrays (one array of word ids per
+sentence or document); pairs never cross from one to the next.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "one_hot", "lookup", "cosine_similarity", "KeyedVectors",
+    "sigmoid", "sgns_loss_and_grad", "keep_probabilities", "noise_distribution", "skipgram_pairs",
+    "SGNSResult", "train_sgns", "cooccurrence", "ppmi", "ppmi_svd",
+    "read_similarity_pairs", "evaluate_similarity", "read_analogies", "evaluate_analogies",
+]
+
+
+# ============================================================== the matrix and the lookup
+def one_hot(ids, num_classes: int, dtype=np.float64) -> np.ndarray:
+    """ids: (*) integers in [0, num_classes) -> (*, num_classes) with a single 1 per row."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= num_classes)):
+        raise ValueError(f"one_hot needs integer ids in [0, {num_classes}), got dtype {ids.dtype}"
+                         + (f" with values in [{ids.min()}, {ids.max()}]" if ids.size else ""))
+    return np.eye(num_classes, dtype=dtype)[ids]
+
+
+def lookup(W, ids) -> np.ndarray:
+    """W: (V, D), ids: (*) -> (*, D): row ``W[i]`` for each id, i.e. ``one_hot(ids, V) @ W``."""
+    return np.asarray(W)[np.asarray(ids)]
+
+
+# ============================================================== cosine similarity
+def cosine_similarity(x1, x2, dim: int = -1, eps: float = 1e-8) -> np.ndarray:
+    """Cosine of the angle between x1 and x2 along ``dim``, as ``torch.nn.functional.cosine_similarity``.
+
+    ``x1 . x2 / (max(||x1||, eps) * max(||x2||, eps))``: each norm is clamped at ``eps``
+    separately (current torch), so a zero vector has similarity 0 with everything.
+    x1 and x2 are broadcast together first; the result has their broadcast shape
+    without ``dim``. Example: x1 (3, 1, D), x2 (5, D) -> (3, 5).
+    """
+    x1, x2 = np.asarray(x1), np.asarray(x2)
+    x1 = x1.astype(np.result_type(x1.dtype, np.float32), copy=False)
+    x2 = x2.astype(np.result_type(x2.dtype, np.float32), copy=False)
+    try:
+        x1, x2 = np.broadcast_arrays(x1, x2)
+    except ValueError:
+        raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast: "
+                         "trailing axes must be equal or 1 (add an axis with x[:, None] to compare all pairs)") from None
+    if x1.ndim == 0 or not -x1.ndim <= dim < x1.ndim:
+        raise ValueError(f"cosine_similarity: dim={dim} is not an axis of the broadcast shape {x1.shape}")
+    n1 = np.maximum(np.linalg.norm(x1, axis=dim, keepdims=True), eps)
+    n2 = np.maximum(np.linalg.norm(x2, axis=dim, keepdims=True), eps)
+    return np.sum((x1 / n1) * (x2 / n2), axis=dim)
+
+
+def _unit_rows(W: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    return W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), eps)
+
+
+# ============================================================== words + matrix
+class KeyedVectors:
+    """A vocabulary and its vectors: ``words`` (V strings, most frequent first by
+    convention) and ``vectors: (V, D)``; ``kv["word"]`` is a row, ``"word" in kv`` tests
+    membership, ``kv.index["word"]`` its id.
+
+    ``nearest(query, k=10, metric="cosine")``: the k nearest words to a word (or a
+    vector) as ``[(word, score), ...]``, the query word itself excluded; ``metric``
+    "cosine" (score = cosine, highest first) or "euclidean" (score = distance, lowest first).
+    ``analogy(a, b, c, k=1)``: 3CosAdd, the words nearest to ``a - b + c`` by cosine of
+    the unit vectors, a, b and c excluded: ``analogy("king", "man", "woman")`` -> queen.
+    Unknown words raise ``KeyError`` naming them.
+    """
+
+    def __init__(self, words, vectors):
+        vectors = np.asarray(vectors)
+        words = list(words)
+        if vectors.ndim != 2 or vectors.shape[0] != len(words):
+            raise ValueError(f"KeyedVectors needs one row per word: {len(words)} words but vectors "
+                             f"of shape {vectors.shape} (expected ({len(words)}, D))")
+        self.words = words
+        self.vectors = vectors
+        self.index = {w: i for i, w in enumerate(words)}
+        if len(self.index) != len(words):
+            raise ValueError("KeyedVectors: the words must be distinct")
+        self._unit = None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word) -> bool:
+        return word in self.index
+
+    def __getitem__(self, word) -> np.ndarray:
+        return self.vectors[self._id(word)]
+
+    def __repr__(self) -> str:
+        return f"KeyedVectors({len(self.words)} words, dim {self.vectors.shape[1]})"
+
+    @property
+    def unit(self) -> np.ndarray:
+        """The vectors scaled to length 1 (cached): cosine = dot product of unit rows."""
+        if self._unit is None:
+            self._unit = _unit_rows(np.asarray(self.vectors, dtype=np.float64))
+        return self._unit
+
+    def _id(self, word) -> int:
+        try:
+            return self.index[word]
+        except KeyError:
+            raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words)} words)") from None
+
+    def similarity(self, w1, w2) -> float:
+        return float(self.unit[self._id(w1)] @ self.unit[self._id(w2)])
+
+    def _ranked(self, scores: np.ndarray, k: int, exclude, higher_first: bool = True):
+        scores = np.array(scores, dtype=np.float64)
+        bad = -np.inf if higher_first else np.inf
+        scores[list(exclude)] = bad
+        k = min(k, len(scores) - len(set(exclude)))
+        order = np.argsort(-scores if higher_first else scores, kind="stable")[:k]
+        return [(self.words[i], float(scores[i])) for i in order]
+
+    def nearest(self, query, k: int = 10, metric: str = "cosine"):
+        """query: a word or a vector (D,) -> the k nearest words [(word, score)], the query word excluded."""
+        if isinstance(query, str):
+            ids, vec = [self._id(query)], self.vectors[self._id(query)]
+        else:
+            ids, vec = [], np.asarray(query, dtype=np.float64)
+        if metric == "cosine":
+            scores = self.unit @ (vec / max(np.linalg.norm(vec), 1e-8))
+            return self._ranked(scores, k, ids, higher_first=True)
+        if metric == "euclidean":
+            dist = np.linalg.norm(self.vectors - vec, axis=1)
+            return self._ranked(dist, k, ids, higher_first=False)
+        raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+
+    def analogy(self, a, b, c, k: int = 1):
+        """3CosAdd: the k words d maximising cos(d, a - b + c) on unit vectors, d not in {a, b, c}.
+
+        Reads "b is to a as c is to d": ``analogy("king", "man", "woman")`` -> queen;
+        for a line ``w1 w2 w3 w4`` of questions-words.txt the answer is ``analogy(w2, w1, w3)``.
+        """
+        ia, ib, ic = self._id(a), self._id(b), self._id(c)
+        target = self.unit[ia] - self.unit[ib] + self.unit[ic]
+        scores = self.unit @ target / max(np.linalg.norm(target), 1e-8)
+        return self._ranked(scores, k, {ia, ib, ic}, higher_first=True)
+
+
+# ============================================================== skip-gram with negative sampling
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _log_sigmoid(x):
+    """log sigmoid(x) = -log(1 + exp(-x)), finite for every x (never log of 0)."""
+    return -np.logaddexp(0.0, -np.asarray(x))
+
+
+def sgns_loss_and_grad(center_vecs, context_vecs, negative_vecs):
+    """The skip-gram negative-sampling loss of ONE batch of B (center, context) pairs and its gradient.
+
+    center_vecs v: (B, D)  input vectors of the centre words (rows of W_in);
+    context_vecs u: (B, D) output vectors of the true context words (rows of W_out);
+    negative_vecs n: (B, K, D) output vectors of K noise words per pair.
+
+    loss = mean over the batch of  -log sigmoid(u_b . v_b) - sum_k log sigmoid(-n_bk . v_b)
+    (the positive pair pulled together, the K noise words pushed away). Returns
+    ``(loss, grad_center (B, D), grad_context (B, D), grad_negative (B, K, D))``, the
+    gradients of that mean. With s = sigmoid(u.v), t_k = sigmoid(n_k.v):
+    d/dv = (s - 1) u + sum_k t_k n_k;  d/du = (s - 1) v;  d/dn_k = t_k v  (each / B).
+    """
+    v, u, n = np.asarray(center_vecs), np.asarray(context_vecs), np.asarray(negative_vecs)
+    if v.ndim != 2 or u.shape != v.shape or n.ndim != 3 or n.shape[0] != v.shape[0] or n.shape[2] != v.shape[1]:
+        raise ValueError(f"sgns_loss_and_grad expects center (B, D), context (B, D), negatives (B, K, D); "
+                         f"got {v.shape}, {u.shape}, {n.shape}")
+    B = v.shape[0]
+    pos = np.sum(u * v, axis=1)                              # (B,)   u_b . v_b
+    neg = np.einsum("bkd,bd->bk", n, v)                      # (B, K) n_bk . v_b
+    loss = -(np.sum(_log_sigmoid(pos)) + np.sum(_log_sigmoid(-neg))) / B
+    gp = (sigmoid(pos) - 1.0) / B                            # (B,)   d loss / d pos
+    gn = sigmoid(neg) / B                                    # (B, K) d loss / d neg
+    grad_center = gp[:, None] * u + np.einsum("bk,bkd->bd", gn, n)
+    grad_context = gp[:, None] * v
+    grad_negative = gn[:, :, None] * v[:, None, :]
+    return float(loss), grad_center, grad_context, grad_negative
+
+
+def keep_probabilities(counts, sample: float = 1e-3) -> np.ndarray:
+    """word2vec's subsampling of frequent words: the probability to keep each occurrence of word w.
+
+    counts: (V,). With f = count / total and t = ``sample``:
+    ``p_keep = (sqrt(f / t) + 1) * t / f``, capped at 1 (the formula of word2vec's C code and
+    gensim). Words rarer than about t are always kept; "the" is kept a few % of the time.
+    ``sample=0`` keeps everything.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0:
+        return np.ones_like(counts)
+    f = counts / counts.sum()
+    with np.errstate(divide="ignore"):
+        p = (np.sqrt(f / sample) + 1.0) * sample / f
+    return np.minimum(np.nan_to_num(p, nan=1.0, posinf=1.0), 1.0)
+
+
+def noise_distribution(counts, power: float = 0.75) -> np.ndarray:
+    """The distribution negatives are drawn from: count^0.75, normalised (V,)."""
+    w = np.asarray(counts, dtype=np.float64) ** power
+    return w / w.sum()
+
+
+def _flatten(corpus):
+    """list of 1-D id arrays -> (ids (N,), sentence number of each id (N,))."""
+    arrays = [np.asarray(s, dtype=np.int64).reshape(-1) for s in corpus]
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    ids = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+    return ids, np.repeat(np.arange(len(arrays)), lengths)
+
+
+def skipgram_pairs(corpus, window: int = 5, keep=None, rng=None, reduced_window: bool = True):
+    """All (center, context) id pairs of a corpus for one epoch, as two (P,) arrays.
+
+    corpus: list of 1-D id arrays. ``keep``: (V,) keep probabilities (subsampling, applied
+    first, so the window spans the kept words as in word2vec) or None. With
+    ``reduced_window`` each centre draws its own window b uniform in {1, ..., window}
+    (word2vec's "dynamic window": near words count more often); the pairs are the
+    context words at distance 1..b on both sides, within the same sentence.
+    """
+    rng = np.random.default_rng(rng)
+    ids, sent = _flatten(corpus)
+    if keep is not None:
+        mask = rng.random(len(ids)) < np.asarray(keep)[ids]
+        ids, sent = ids[mask], sent[mask]
+    n = len(ids)
+    b = rng.integers(1, window + 1, size=n) if reduced_window else np.full(n, window)
+    centers, contexts = [], []
+    for o in range(1, window + 1):          # a loop over offsets, not tokens
+        same = sent[:-o] == sent[o:]        # positions i, i + o in one sentence
+        right = same & (b[:-o] >= o)        # centre i, context i + o
+        left = same & (b[o:] >= o)          # centre i + o, context i
+        centers += [ids[:-o][right], ids[o:][left]]
+        contexts += [ids[o:][right], ids[:-o][left]]
+    return np.concatenate(centers), np.concatenate(contexts)
+
+
+@dataclass
+class SGNSResult:
+    """What ``train_sgns`` returns: ``W_in`` (V, D) the word vectors, ``W_out`` (V, D) the context
+    vectors, ``losses`` the mean loss of each batch, ``pairs_per_epoch``, ``seconds``."""
+    W_in: np.ndarray
+    W_out: np.ndarray
+    losses: list = field(default_factory=list)
+    pairs_per_epoch: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _scatter_sub(W, ids, G, scale):
+    """W[ids] -= scale * G, adding the rows of repeated ids (a sparse one-hot product:
+    with U unique ids, the (U, B) 0/1 matrix times G sums each id's rows in one BLAS-like pass)."""
+    import scipy.sparse as sp
+
+    uniq, inv = np.unique(ids, return_inverse=True)
+    M = sp.csr_matrix((np.ones(len(ids), dtype=G.dtype), (inv, np.arange(len(ids)))), shape=(len(uniq), len(ids)))
+    W[uniq] -= scale * (M @ G)
+
+
+def train_sgns(corpus, vocab_size: int, counts=None, dim: int = 100, window: int = 5, negative: int = 5,
+               epochs: int = 5, lr: float = 0.025, min_lr: float = 1e-4, sample: float = 1e-3,
+               batch_size: int = 4096, seed: int = 0, progress: bool = True, dtype=np.float32) -> SGNSResult:
+    """Skip-gram with negative sampling, trained so that words in similar contexts get a high cosine.
+
+    corpus: list of 1-D arrays of ids in [0, vocab_size); counts: (V,) word counts (computed
+    from the corpus if None). As word2vec: W_in uniform in [-0.5/D, 0.5/D], W_out zero;
+    frequent words subsampled (``keep_probabilities(counts, sample)``) afresh each epoch;
+    a reduced window; K = ``negative`` noise words per pair drawn from count^0.75; plain
+    SGD whose learning rate falls linearly from ``lr`` to ``min_lr`` over all pairs.
+    Vectorized over a batch of ``batch_size`` pairs (shuffled within each epoch): the step of
+    each pair is ``lr`` times the gradient of its own loss (``sgns_loss_and_grad``'s mean times
+    B), the rows of repeated words summed. ``progress``: a tqdm bar with the running loss.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    if counts is None:
+        counts = np.bincount(_flatten(corpus)[0], minlength=vocab_size)
+    counts = np.asarray(counts)
+    if counts.shape != (vocab_size,):
+        raise ValueError(f"counts must have shape (vocab_size,) = ({vocab_size},), got {counts.shape}")
+    keep = keep_probabilities(counts, sample)
+    cdf = np.cumsum(noise_distribution(counts))
+    cdf /= cdf[-1]
+    W_in = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(dtype)
+    W_out = np.zeros((vocab_size, dim), dtype=dtype)
+    result = SGNSResult(W_in, W_out)
+    # the number of pairs per epoch varies with the random windows; estimate it for the schedule
+    expected = _expected_pairs(corpus, keep, window)
+    total, done = max(expected * epochs, 1), 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=int(total), unit="pair", unit_scale=True, desc="skip-gram")
+    for epoch in range(epochs):
+        centers, contexts = skipgram_pairs(corpus, window, keep, rng)
+        order = rng.permutation(len(centers))
+        centers, contexts = centers[order], contexts[order]
+        result.pairs_per_epoch.append(len(centers))
+        for start in range(0, len(centers), batch_size):
+            c, o = centers[start:start + batch_size], contexts[start:start + batch_size]
+            B = len(c)
+            neg = np.searchsorted(cdf, rng.random((B, negative)), side="right").clip(0, vocab_size - 1)
+            step = max(lr - (lr - min_lr) * done / total, min_lr)
+            loss, gc, go, gn = sgns_loss_and_grad(W_in[c], W_out[o], W_out[neg])
+            # the gradients are of the batch MEAN: x B gives each pair's own gradient
+            _scatter_sub(W_in, c, gc, step * B)
+            _scatter_sub(W_out, np.concatenate([o, neg.reshape(-1)]),
+                         np.concatenate([go, gn.reshape(-1, dim)]), step * B)
+            result.losses.append(loss)
+            done += B
+            if bar is not None:
+                bar.update(B)
+                if len(result.losses) % 20 == 0:
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(result.losses[-20:]):.3f}", lr=f"{step:.4f}")
+    if bar is not None:
+        bar.close()
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _expected_pairs(corpus, keep, window) -> float:
+    """Expected pair count of one epoch: per sentence of n kept words, about n * (window + 1) minus edges."""
+    ids, sent = _flatten(corpus)
+    n = np.bincount(sent, weights=keep[ids]) if len(ids) else np.zeros(0)
+    mean_b = (window + 1) / 2
+    return float(np.sum(np.maximum(2 * n * mean_b - mean_b * (mean_b + 1), 0)))
+
+
+# ============================================================== count-based: PPMI + SVD
+def cooccurrence(corpus, vocab_size: int, window: int = 5):
+    """Symmetric word-context counts within ``window`` words, as a scipy.sparse CSR matrix (V, V).
+
+    ``C[w, c]`` = how often c occurs at distance 1..window of w in the same sentence
+    (every distance counts 1). Counted without a loop over tokens: for each offset, the
+    pairs ``(ids[i], ids[i + o])`` are scattered into a sparse matrix (duplicates summed).
+    """
+    import scipy.sparse as sp
+
+    ids, sent = _flatten(corpus)
+    rows, cols = [], []
+    for o in range(1, window + 1):
+        same = sent[:-o] == sent[o:]
+        rows.append(ids[:-o][same])
+        cols.append(ids[o:][same])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    C = sp.coo_matrix((np.ones(len(r)), (r, c)), shape=(vocab_size, vocab_size)).tocsr()
+    return (C + C.T).tocsr()
+
+
+def ppmi(C, alpha: float = 0.75):
+    """Positive pointwise mutual information of a count matrix C (V, V), sparse in and out.
+
+    ``PMI(w, c) = log( P(w, c) / (P(w) P_alpha(c)) )`` with P(w, c) = C[w, c] / sum(C),
+    P(w) the row sums / sum(C) and P_alpha(c) proportional to (column sum)^alpha (context
+    smoothing of Levy et al. 2015; alpha=1 is plain PMI). PPMI = max(PMI, 0); zero counts
+    stay 0 (PMI would be log 0 = -inf, clipped to 0).
+    """
+    import scipy.sparse as sp
+
+    C = sp.csr_matrix(C, dtype=np.float64)
+    total = C.sum()
+    pw = np.asarray(C.sum(axis=1)).ravel() / total
+    cc = np.asarray(C.sum(axis=0)).ravel() ** alpha
+    pc = cc / cc.sum()
+    C = C.tocoo()
+    with np.errstate(divide="ignore"):
+        pmi = np.log(C.data / total) - np.log(pw[C.row]) - np.log(pc[C.col])
+    keep = pmi > 0
+    return sp.csr_matrix((pmi[keep], (C.row[keep], C.col[keep])), shape=C.shape)
+
+
+def ppmi_svd(corpus, vocab_size: int, dim: int = 100, window: int = 5, alpha: float = 0.75,
+             power: float = 0.5, seed: int = 0) -> np.ndarray:
+    """Count-based word vectors: the truncated SVD of the PPMI matrix, ``U_d * S_d^power`` (V, dim).
+
+    power 0.5 splits the singular values between words and contexts (Levy et al.); power 1
+    would be the plain rank-d factor. scipy.sparse.linalg.svds on the sparse matrix.
+    """
+    from scipy.sparse.linalg import svds
+
+    M = ppmi(cooccurrence(corpus, vocab_size, window), alpha)
+    v0 = np.random.default_rng(seed).standard_normal(min(M.shape))
+    U, S, _ = svds(M, k=dim, v0=v0)
+    order = np.argsort(-S)
+    return U[:, order] * S[order] ** power
+
+
+# ============================================================== evaluation
+def read_similarity_pairs(path):
+    """WordSim-353 / SimLex-999 as in gensim's test_data: ``[(word1, word2, score)]``, lower-cased.
+    Lines starting with '#' are comments; fields are tab-separated."""
+    pairs = []
+    with open(path, encoding="utf8") as fh:
+        for line in fh:
+            if not line.strip() or line.startswith("#"):
+                continue
+            a, b, s = line.rstrip("\n").split("\t")[:3]
+            pairs.append((a.lower(), b.lower(), float(s)))
+    return pairs
+
+
+def evaluate_similarity(kv: KeyedVectors, pairs) -> dict:
+    """Spearman correlation between human scores and cosine similarities, on the pairs whose two
+    words are in ``kv``. Returns {spearman, pairs, in_vocab, oov_fraction}."""
+    from scipy.stats import spearmanr
+
+    found = [(a, b, s) for a, b, s in pairs if a in kv and b in kv]
+    if len(found) < 2:
+        return {"spearman": float("nan"), "pairs": len(pairs), "in_vocab": len(found),
+                "oov_fraction": 1 - len(found) / max(len(pairs), 1)}
+    ia = np.array([kv.index[a] for a, _, _ in found])
+    ib = np.array([kv.index[b] for _, b, _ in found])
+    cos = np.sum(kv.unit[ia] * kv.unit[ib], axis=1)
+    rho = spearmanr([s for _, _, s in found], cos).statistic
+    return {"spearman": float(rho), "pairs": len(pairs), "in_vocab": len(found),
+            "oov_fraction": 1 - len(found) / len(pairs)}
+
+
+def read_analogies(path) -> dict:
+    """Google's questions-words.txt: ``{section: [(w1, w2, w3, w4), ...]}`` lower-cased, in file order
+    (a section starts with a line ``: name``). The question: w1 is to w2 as w3 is to w4."""
+    sections: dict = {}
+    current = None
+    with open(path, encoding="utf8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith(":"):
+                current = line[1:].strip()
+                sections[current] = []
+            else:
+                if current is None:
+                    raise ValueError(f"{path}: a question before the first ': section' line")
+                sections[current].append(tuple(line.lower().split()))
+    return sections
+
+
+def evaluate_analogies(kv: KeyedVectors, sections: dict, restrict_vocab: int | None = None,
+                       chunk: int = 512) -> dict:
+    """Accuracy of 3CosAdd (``kv.analogy(w2, w1, w3)`` == w4) per section and overall.
+
+    Only the questions whose four words are all among the first ``restrict_vocab`` words
+    of ``kv`` (all words if None) are asked, and the answer is searched among those words
+    too (gensim's rule). Returns {section: {correct, asked, total, accuracy}} plus an
+    ``"overall"`` entry and ``"vocab"`` (the size of the restricted vocabulary).
+    """
+    V = len(kv) if restrict_vocab is None else min(restrict_vocab, len(kv))
+    unit = kv.unit[:V]
+    index = {w: i for w, i in kv.index.items() if i < V}
+    out, tot = {}, {"correct": 0, "asked": 0, "total": 0}
+    for name, questions in sections.items():
+        q = np.array([[index[w] for w in qu] for qu in questions if len(qu) == 4 and all(w in index for w in qu)],
+                     dtype=np.int64).reshape(-1, 4)
+        correct = 0
+        for s in range(0, len(q), chunk):
+            block = q[s:s + chunk]
+            target = unit[block[:, 1]] - unit[block[:, 0]] + unit[block[:, 2]]
+            scores = target @ unit.T                              # (n, V); the query norm does not change argmax
+            rows = np.arange(len(block))[:, None]
+            scores[rows, block[:, :3]] = -np.inf                  # the three inputs excluded
+            correct += int(np.sum(scores.argmax(axis=1) == block[:, 3]))
+        entry = {"correct": correct, "asked": len(q), "total": len(questions),
+                 "accuracy": correct / len(q) if len(q) else float("nan")}
+        out[name] = entry
+        for key in tot:
+            tot[key] += entry[key]
+    tot["accuracy"] = tot["correct"] / tot["asked"] if tot["asked"] else float("nan")
+    out["overall"] = tot
+    out["vocab"] = V
+    return out
