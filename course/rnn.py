@@ -52,6 +52,8 @@ Functions:
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 __all__ = [
@@ -65,6 +67,25 @@ NONLINEARITIES = ("tanh", "relu")
 
 
 # ============================================================== helpers
+_BLAS = []
+
+
+def _one_blas_thread():
+    """A context in which BLAS uses one thread (threadpoolctl; a no-op without it).
+
+    The loop over time multiplies small matrices, (N, H) @ (H, G*H), once per step;
+    for these a second BLAS thread costs more in synchronisation than it saves
+    (measured 7x slower per training step on a busy 2-core machine). The large
+    products outside the loop keep every thread."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController())
+        except Exception:                       # pragma: no cover - threadpoolctl is a dependency
+            _BLAS.append(None)
+    return contextlib.nullcontext() if _BLAS[0] is None else _BLAS[0].limit(limits=1, user_api="blas")
+
+
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """The logistic function, as ``(1 + tanh(a / 2)) / 2``: one tanh, no overflow, dtype kept."""
     return 0.5 + 0.5 * np.tanh(0.5 * a)
@@ -231,14 +252,15 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonline
     h_all[0] = 0 if h0 is None else h0
     a_all = _input_projection(x, weight_ih, bias_ih, bias_hh)  # (T, N, H): becomes the states in place
     w_hh_t = weight_hh.T
-    for t in range(T):
-        a = a_all[t]
-        a += h_all[t] @ w_hh_t
-        _activate(a, nonlinearity)
-        if mask is None:
-            h_all[t + 1] = a
-        else:
-            h_all[t + 1] = np.where(mask[t][:, None], a, h_all[t])   # a finished sequence keeps its state
+    with _one_blas_thread():                             # small products: one thread is faster
+        for t in range(T):
+            a = a_all[t]
+            a += h_all[t] @ w_hh_t
+            _activate(a, nonlinearity)
+            if mask is None:
+                h_all[t + 1] = a
+            else:
+                h_all[t + 1] = np.where(mask[t][:, None], a, h_all[t])   # a finished sequence keeps its state
     output = h_all[1:] if mask is None else h_all[1:] * mask[:, :, None]
     cache = (x, h_all, weight_ih, weight_hh, nonlinearity, bias_ih is not None, mask)
     return output, h_all[T].copy(), cache
@@ -262,17 +284,18 @@ def rnn_backward(grad_output, grad_h_n, cache):
     dh = np.zeros((N, H), dtype) if grad_h_n is None else np.array(grad_h_n, dtype)
     da_all = _activation_grad(h_all[1:], nonlinearity)   # (T, N, H) dh_t/da_t, times dh in the loop
     dh_all = np.empty((T, N, H), dtype)
-    for t in range(T - 1, -1, -1):
-        dh += g_out[t]                                    # from y_t and from step t+1: they add
-        dh_all[t] = dh
-        da = da_all[t]
-        da *= dh                                          # dL/da_t = dL/dh_t * (1 - h_t^2)
-        if mask is None:
-            dh = da @ weight_hh
-        else:
-            m = mask[t][:, None]
-            da *= m
-            dh = da @ weight_hh + dh * ~m                 # a frozen state passes its gradient straight back
+    with _one_blas_thread():                             # small products: one thread is faster
+        for t in range(T - 1, -1, -1):
+            dh += g_out[t]                                    # from y_t and from step t+1: they add
+            dh_all[t] = dh
+            da = da_all[t]
+            da *= dh                                          # dL/da_t = dL/dh_t * (1 - h_t^2)
+            if mask is None:
+                dh = da @ weight_hh
+            else:
+                m = mask[t][:, None]
+                da *= m
+                dh = da @ weight_hh + dh * ~m                 # a frozen state passes its gradient straight back
     grads = _weight_grads(da_all, x, h_all[:-1], bias)
     grads["h"] = dh_all
     grad_x = (da_all.reshape(T * N, H) @ weight_ih).reshape(T, N, -1)
@@ -355,22 +378,23 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, le
     gates = _input_projection(x, weight_ih, bias_ih, bias_hh)    # (T, N, 4H), activated in place
     gates *= scale
     w_hh_t = (weight_hh * scale[:, None]).T
-    for t in range(T):
-        a = gates[t]
-        a += h_all[t] @ w_hh_t
-        np.tanh(a, out=a)
-        for block in (a[:, :2 * H], a[:, 3 * H:]):
-            block *= 0.5
-            block += 0.5
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        c = np.multiply(f, c_all[t], out=c_all[t + 1])
-        c += i * g                                            # c_t = f * c_{t-1} + i * g
-        tc = np.tanh(c, out=tc_all[t])
-        h = np.multiply(o, tc, out=h_all[t + 1])              # h_t = o * tanh(c_t)
-        if mask is not None:                                  # a finished sequence keeps its state
-            m = mask[t][:, None]
-            np.copyto(c, c_all[t], where=~m)
-            np.copyto(h, h_all[t], where=~m)
+    with _one_blas_thread():                             # small products: one thread is faster
+        for t in range(T):
+            a = gates[t]
+            a += h_all[t] @ w_hh_t
+            np.tanh(a, out=a)
+            for block in (a[:, :2 * H], a[:, 3 * H:]):
+                block *= 0.5
+                block += 0.5
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c = np.multiply(f, c_all[t], out=c_all[t + 1])
+            c += i * g                                            # c_t = f * c_{t-1} + i * g
+            tc = np.tanh(c, out=tc_all[t])
+            h = np.multiply(o, tc, out=h_all[t + 1])              # h_t = o * tanh(c_t)
+            if mask is not None:                                  # a finished sequence keeps its state
+                m = mask[t][:, None]
+                np.copyto(c, c_all[t], where=~m)
+                np.copyto(h, h_all[t], where=~m)
     output = h_all[1:] if mask is None else h_all[1:] * mask[:, :, None]
     cache = (x, h_all, c_all, tc_all, gates, weight_ih, weight_hh, bias_ih is not None, mask)
     return output, h_all[T].copy(), c_all[T].copy(), cache
@@ -411,23 +435,24 @@ def lstm_backward(grad_output, grad_h_n, grad_c_n, cache):
     da_all = np.empty((T, N, 4 * H), dtype)
     da_blocks = da_all.reshape(T, N, 4, H)                        # a view: da_blocks[t, :, k] is gate k
     dh_all = np.empty((T, N, H), dtype)
-    for t in range(T - 1, -1, -1):
-        dh += g_out[t]                                            # from h_t's output and from step t+1
-        dh_all[t] = dh
-        if mask is not None:                                      # a frozen state passes its gradient back
-            m = mask[t][:, None]
-            dh_skip, dc_skip = dh * ~m, dc * ~m
-            dh *= m
-            dc *= m
-        dct = dh * k_c[t]
-        dct += dc
-        np.multiply(dct[:, None, :], k_ifg[t], out=da_blocks[t, :, :3])
-        np.multiply(dh, k_o[t], out=da_blocks[t, :, 3])
-        dc = np.multiply(dct, f[t])                               # through the forget gate to c_{t-1}
-        dh = da_all[t] @ weight_hh
-        if mask is not None:
-            dh += dh_skip
-            dc += dc_skip
+    with _one_blas_thread():                             # small products: one thread is faster
+        for t in range(T - 1, -1, -1):
+            dh += g_out[t]                                            # from h_t's output and from step t+1
+            dh_all[t] = dh
+            if mask is not None:                                      # a frozen state passes its gradient back
+                m = mask[t][:, None]
+                dh_skip, dc_skip = dh * ~m, dc * ~m
+                dh *= m
+                dc *= m
+            dct = dh * k_c[t]
+            dct += dc
+            np.multiply(dct[:, None, :], k_ifg[t], out=da_blocks[t, :, :3])
+            np.multiply(dh, k_o[t], out=da_blocks[t, :, 3])
+            dc = np.multiply(dct, f[t])                               # through the forget gate to c_{t-1}
+            dh = da_all[t] @ weight_hh
+            if mask is not None:
+                dh += dh_skip
+                dc += dc_skip
     grads = _weight_grads(da_all, x, h_all[:-1], bias)
     grads["h"] = dh_all
     grad_x = (da_all.reshape(T * N, 4 * H) @ weight_ih).reshape(T, N, -1)
