@@ -12,6 +12,7 @@ Topic modules (one concept per file):
 - ``course.embeddings``  word vectors: cosine, nearest/analogy, skip-gram (SGNS), PPMI+SVD, evaluation
 - ``course.attention``  stable softmax with masks, scaled dot-product attention forward/backward
 - ``course.optim``  ``SGD``, ``Adam``, ``AdamW`` (torch's update rules), warm-up + cosine schedule
+- ``course.transformer``  training a ``TransformerLM`` on a token stream, held-out nll, sampling
 - ``course.transformer_torch``  the torch twin of ``nn.TransformerLM``; train-step timing (CPU, GPU)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 - ``course.tokenize``  word and character tokenizers, ``Vocab`` (ids <-> tokens)
