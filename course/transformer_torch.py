@@ -13,12 +13,13 @@ torch is imported on first use.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
 from course import timing as gpu
 
-__all__ = ["torch_lm", "torch_train_step", "numpy_train_step", "timing_table", "attention_timing_table"]
+__all__ = ["torch_lm", "torch_train_step", "numpy_train_step", "timing_table", "attention_timing_table", "train_torch"]
 
 
 def _torch():
@@ -210,3 +211,35 @@ def attention_timing_table(budget_s: float = 0.5):
              else "no GPU here, so torch runs on the CPU only")
     table.note = f"Median times, float32; torch CPU uses {torch.get_num_threads()} thread(s). {where}."
     return table
+
+
+def train_torch(model, ids, steps: int = 50, batch_size: int = 32, seq_len: int = 64, lr: float = 3e-3,
+                device=None, seed: int = 0) -> dict:
+    """Train the torch twin of ``model`` (same initial weights) with AdamW on random windows of ``ids``
+    on ``device`` (default: ``"cuda"`` when there is a GPU, else the CPU). Never raises for a GPU
+    problem: it falls back to the CPU and says so. Returns ``{"device", "losses", "seconds_per_step",
+    "model"}``."""
+    torch = _torch()
+    from course.transformer import random_windows
+
+    dev = device or gpu.device()
+    note = ""
+    try:
+        twin = torch_lm(model, device=dev)
+    except Exception as exc:  # a misbehaving GPU must not break the lecture
+        dev, note = "cpu", f"{type(exc).__name__} on {dev}; fell back to the CPU"
+        twin = torch_lm(model, device=dev)
+    opt = torch.optim.AdamW(twin.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    losses, times = [], []
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    for _ in range(steps):
+        x, y = random_windows(ids, batch_size, seq_len, rng)
+        xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
+        t0 = time.perf_counter()
+        loss = torch_train_step(twin, opt, xt, yt)
+        sync()
+        times.append(time.perf_counter() - t0)
+        losses.append(float(loss))
+    return {"device": dev, "losses": losses, "seconds_per_step": float(np.median(times[1:] or times)),
+            "model": twin, "note": note}
