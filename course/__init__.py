@@ -13,6 +13,7 @@ Topic modules (one concept per file):
 - ``course.attention``  stable softmax with masks, scaled dot-product attention forward/backward
 - ``course.optim``  ``SGD``, ``Adam``, ``AdamW`` (torch's update rules), warm-up + cosine schedule
 - ``course.transformer``  training a ``TransformerLM`` on a token stream, held-out nll, sampling
+- ``course.ladder``  the perplexity ladder: every language model of the course on the same text
 - ``course.transformer_torch``  the torch twin of ``nn.TransformerLM``; train-step timing (CPU, GPU)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 - ``course.tokenize``  word and character tokenizers, ``Vocab`` (ids <-> tokens)

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
 __all__ = ["SIGNED_CMAP", "signed_limit", "imshow_signed", "show_images", "heatmap", "show_conv",
-           "show_gallery", "draw_graph", "draw_unrolled"]
+           "show_gallery", "draw_graph", "draw_unrolled", "ladder_figure"]
 
 #: Diverging colour map for signed images: negative blue, zero mid-grey, positive orange.
 #: Zero in the middle means "nothing here", so only the structure the kernel found stands out.
@@ -376,4 +376,24 @@ def draw_unrolled(T: int = 4, num_layers: int = 1, bidirectional: bool = False, 
     ax.axis("off")
     ax.set_title(title or (f"{'bidirectional ' if bidirectional else ''}RNN, {num_layers} layer"
                            f"{'s' if num_layers > 1 else ''}, unrolled over T = {T}"), fontsize=10)
+    return fig
+
+
+def ladder_figure(rows, title: str = "the perplexity ladder (character level, held-out text)"):
+    """Horizontal bars of bits per character, one per row of ``course.ladder.char_ladder`` (best at
+    the bottom), each labelled with its training seconds. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = sorted(rows, key=lambda r: r["bits_per_char"], reverse=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2), layout="constrained")
+    y = np.arange(len(rows))
+    neural = [r.get("seed") is not None for r in rows]
+    ax.barh(y, [r["bits_per_char"] for r in rows], color=["tab:orange" if n else "tab:blue" for n in neural])
+    for i, r in enumerate(rows):
+        ax.text(r["bits_per_char"] + 0.03, i, f"{r['bits_per_char']:.2f}  ({r['train_seconds']:.1f} s)",
+                va="center", fontsize=8)
+    ax.set_yticks(y, [r["model"] for r in rows])
+    ax.set(xlabel="bits per character (lower is better); training seconds in brackets", title=title,
+           xlim=(0, max(r["bits_per_char"] for r in rows) * 1.3))
+    ax.grid(axis="x", alpha=0.3)
     return fig

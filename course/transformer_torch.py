@@ -12,6 +12,7 @@ torch is imported on first use.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -144,13 +145,37 @@ def _attention_row(torch, dev, budget_s):
     return row
 
 
-def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, attention: bool = True):
+@contextlib.contextmanager
+def _threads(torch, n):
+    """torch's intra-op threads and NumPy's BLAS threads both set to ``n`` (None: unchanged)."""
+    if n is None or torch is None:
+        yield
+        return
+    from course.transformer import blas_threads
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with blas_threads(n):
+            yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, attention: bool = True,
+                 threads: int | None = 1):
     """Time one training step of ``model`` (forward, backward, Adam) in NumPy, torch CPU and torch GPU.
 
     model: a float32 ``course.nn.TransformerLM`` (its weights are not changed: every side
     trains a copy); ids, targets: (N, T) integer arrays. Returns a ``course.timing.TimingTable``;
     ``max rel. diff`` is the largest difference of the torch logits from ours before training.
+    ``threads``: torch CPU and NumPy's BLAS both use this many threads (default 1; None: unchanged).
     """
+    with _threads(gpu._torch(), threads):
+        return _timing_table(model, ids, targets, lr, budget_s, attention)
+
+
+def _timing_table(model, ids, targets, lr, budget_s, attention):
     import copy
 
     from course import optim
@@ -198,10 +223,16 @@ def timing_table(model, ids, targets, lr: float = 1e-3, budget_s: float = 1.0, a
     return table
 
 
-def attention_timing_table(budget_s: float = 0.5):
+def attention_timing_table(budget_s: float = 0.5, threads: int | None = 1):
     """Causal attention forward+backward (B=8, h=4, T=128, d=32) in NumPy, torch CPU and torch GPU.
 
-    A ``course.timing.TimingTable``; never fails for lack of a GPU (the column then reads "n/a (no GPU)")."""
+    A ``course.timing.TimingTable``; never fails for lack of a GPU (the column then reads "n/a (no GPU)").
+    ``threads``: torch CPU and NumPy's BLAS both use this many threads (default 1; None: unchanged)."""
+    with _threads(gpu._torch(), threads):
+        return _attention_timing_table(budget_s)
+
+
+def _attention_timing_table(budget_s):
     torch, dev = gpu._torch(), gpu.device()
     table = gpu.TimingTable(device=dev)
     if torch is None:
@@ -214,12 +245,17 @@ def attention_timing_table(budget_s: float = 0.5):
 
 
 def train_torch(model, ids, steps: int = 50, batch_size: int = 32, seq_len: int = 64, lr: float = 3e-3,
-                device=None, seed: int = 0) -> dict:
+                device=None, seed: int = 0, threads: int | None = 1) -> dict:
     """Train the torch twin of ``model`` (same initial weights) with AdamW on random windows of ``ids``
     on ``device`` (default: ``"cuda"`` when there is a GPU, else the CPU). Never raises for a GPU
     problem: it falls back to the CPU and says so. Returns ``{"device", "losses", "seconds_per_step",
-    "model"}``."""
+    "model"}``. ``threads``: torch's CPU threads meanwhile (default 1: steadier on a shared machine)."""
     torch = _torch()
+    with _threads(torch, threads):
+        return _train_torch(torch, model, ids, steps, batch_size, seq_len, lr, device, seed)
+
+
+def _train_torch(torch, model, ids, steps, batch_size, seq_len, lr, device, seed):
     from course.transformer import random_windows
 
     dev = device or gpu.device()
