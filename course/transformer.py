@@ -157,7 +157,7 @@ def _mean_nll(model, ids, seq_len):
 
 
 def generate(model, prefix_ids, n: int, temperature: float = 1.0, top_k: int | None = None,
-             top_p: float | None = None, rng=None) -> np.ndarray:
+             top_p: float | None = None, rng=None, threads: int | None = 1) -> np.ndarray:
     """``prefix_ids`` followed by ``n`` sampled tokens (1-D int64). Each new token is drawn from the
     model's next-token distribution given the last ``model.max_len`` tokens (``course.lm.sample_logits``:
     temperature, top-k, top-p; temperature 0 = the most likely token)."""
@@ -168,10 +168,11 @@ def generate(model, prefix_ids, n: int, temperature: float = 1.0, top_k: int | N
     was = model.training
     model.eval()
     try:
-        for _ in range(n):
-            context = np.array(out[-model.max_len:], dtype=np.int64)[None]
-            logits = model.forward(context)[0, -1]
-            out.append(int(lm.sample_logits(logits, rng, temperature, top_k, top_p)))
+        with blas_threads(threads):
+            for _ in range(n):
+                context = np.array(out[-model.max_len:], dtype=np.int64)[None]
+                logits = model.forward(context)[0, -1]
+                out.append(int(lm.sample_logits(logits, rng, temperature, top_k, top_p)))
     finally:
         model.train(was)
     return np.array(out, dtype=np.int64)
