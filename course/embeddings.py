@@ -32,7 +32,7 @@ import numpy as np
 __all__ = [
     "one_hot", "lookup", "build_corpus", "evaluation_file", "cosine_similarity", "KeyedVectors",
     "sigmoid", "sgns_loss_and_grad", "sgns_step", "keep_probabilities", "noise_distribution", "skipgram_pairs",
-    "SGNSResult", "train_sgns", "cooccurrence", "ppmi", "ppmi_svd",
+    "SGNSResult", "train_sgns", "cooccurrence", "ppmi", "truncated_svd", "ppmi_svd",
     "read_similarity_pairs", "evaluate_similarity", "read_analogies", "evaluate_analogies",
 ]
 
@@ -460,20 +460,37 @@ def ppmi(C, alpha: float = 0.75):
     return sp.csr_matrix((pmi[keep], (C.row[keep], C.col[keep])), shape=C.shape)
 
 
+def truncated_svd(M, k: int, n_iter: int = 5, oversample: int = 10, seed: int = 0):
+    """The k largest singular triplets of a (sparse or dense) matrix M (m, n): ``(U (m, k), S (k,), Vt (k, n))``.
+
+    Randomized (Halko, Martinsson and Tropp 2011): multiply M by k + oversample random vectors,
+    sharpen with ``n_iter`` power iterations (M M^T applied again; the columns re-normalised by an
+    LU factorisation, cheaper than QR, as scikit-learn does), orthonormalise once by QR, then an exact
+    SVD of the small projected matrix. Only products of M with thin dense matrices: fast for a large
+    sparse M.
+    """
+    import scipy.linalg
+
+    rng = np.random.default_rng(seed)
+    Y = M @ rng.standard_normal((M.shape[1], k + oversample))
+    for _ in range(n_iter):
+        Y = scipy.linalg.lu(Y, permute_l=True)[0]
+        Y = M @ scipy.linalg.lu(M.T @ Y, permute_l=True)[0]
+    Q = np.linalg.qr(Y)[0]
+    Ub, S, Vt = np.linalg.svd(np.asarray((M.T @ Q).T), full_matrices=False)
+    return (Q @ Ub)[:, :k], S[:k], Vt[:k]
+
+
 def ppmi_svd(corpus, vocab_size: int, dim: int = 100, window: int = 5, alpha: float = 0.75,
              power: float = 0.5, seed: int = 0) -> np.ndarray:
     """Count-based word vectors: the truncated SVD of the PPMI matrix, ``U_d * S_d^power`` (V, dim).
 
     power 0.5 splits the singular values between words and contexts (Levy et al.); power 1
-    would be the plain rank-d factor. scipy.sparse.linalg.svds on the sparse matrix.
+    would be the plain rank-d factor. The SVD is ``truncated_svd`` (randomized) on the sparse matrix.
     """
-    from scipy.sparse.linalg import svds
-
     M = ppmi(cooccurrence(corpus, vocab_size, window), alpha)
-    v0 = np.random.default_rng(seed).standard_normal(min(M.shape))
-    U, S, _ = svds(M, k=dim, v0=v0)
-    order = np.argsort(-S)
-    return U[:, order] * S[order] ** power
+    U, S, _ = truncated_svd(M, dim, seed=seed)
+    return U * S ** power
 
 
 # ============================================================== evaluation

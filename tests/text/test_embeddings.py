@@ -320,3 +320,13 @@ def test_gensim_evaluation_files_parse():
     assert len(E.read_similarity_pairs(E.evaluation_file("simlex999.txt"))) == 999
     sections = E.read_analogies(E.evaluation_file("questions-words.txt"))
     assert len(sections) == 14 and sum(map(len, sections.values())) == 19544
+
+
+def test_truncated_svd_matches_numpy_svd_on_a_low_rank_matrix():
+    import scipy.sparse as sp
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((40, 6)) @ np.diag([9.0, 7.0, 5.0, 3.0, 2.0, 1.0]) @ rng.standard_normal((6, 30))
+    U, S, Vt = E.truncated_svd(sp.csr_matrix(A), 4)
+    S_np = np.linalg.svd(A, compute_uv=False)[:4]
+    np.testing.assert_allclose(S, S_np, rtol=1e-8)
+    np.testing.assert_allclose(np.abs(np.sum(U * np.linalg.svd(A)[0][:, :4], axis=0)), 1.0, atol=1e-6)
