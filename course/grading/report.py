@@ -50,8 +50,7 @@ class Report:
 
 
 def build(ws: Workspace, assignment: str) -> Report:
-    from course.grading.check import _failure
-    from course.grading.preprocessors import is_graded_test
+    from course.grading.preprocessors import failure_line, is_graded_test
 
     with ws.gradebook() as gb:
         a = gb.find_assignment(assignment)
@@ -85,7 +84,7 @@ def build(ws: Workspace, assignment: str) -> Report:
                 continue
             for cell in nb.cells:
                 if is_graded_test(cell):
-                    message = _failure(cell)
+                    message = failure_line(cell)
                     if message:
                         report.failures[(cell.metadata["nbgrader"]["grade_id"], message)] += 1
     return report

@@ -26,8 +26,11 @@ class GradingError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """The course checkout (the folder holding ``course/`` and ``autograder/``)."""
-    return Path(__file__).resolve().parents[2]
+    """The course folder holding ``autograder/`` and ``solutions/`` (see ``course.paths``:
+    ``--root``, ``$COURSE_ROOT``, the checkout, or the current directory and its parents)."""
+    from course.paths import course_root
+
+    return course_root(need="autograder")
 
 
 def config_file() -> Path:

@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument("--db", metavar="URL",
                         help="gradebook as an SQLAlchemy URL, e.g. postgresql+psycopg2://user@host/grades "
                              "(the database must exist; default: SQLite gradebook.db in the workspace)")
+    common.add_argument("--root", metavar="DIR",
+                        help="the course folder holding solutions/ and autograder/ (default: the checkout "
+                             "this package runs from, the current directory or a parent, or $COURSE_ROOT)")
     sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
 
     p = sub.add_parser("release", parents=[common], help="generate the student version (nbgrader generate_assignment)")
@@ -56,6 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
+    if getattr(args, "root", None):
+        import os
+        from pathlib import Path
+
+        from course.paths import ENV_ROOT
+
+        os.environ[ENV_ROOT] = str(Path(args.root).resolve())
     from course.grading import instructor
     from course.grading.workspace import configure
 
