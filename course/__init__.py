@@ -8,6 +8,7 @@ Topic modules (one concept per file):
 - ``course.data``  offline data: sample photograph, test patterns, digits, English text (``course.data.text``)
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
 - ``course.rnn``    vanilla RNN and LSTM forward/backward (BPTT), deep and bidirectional
+- ``course.rnnlm``  RNN language model (Embedding -> RNN/LSTM -> Linear), truncated BPTT, sampling
 - ``course.nn``     layers as modules with forward/backward (``Embedding`` too), ``gradcheck``
 - ``course.embeddings``  word vectors: cosine, nearest/analogy, skip-gram (SGNS), PPMI+SVD, evaluation
 - ``course.attention``  stable softmax with masks, scaled dot-product attention forward/backward
