@@ -7,8 +7,13 @@ Kneser-Ney 3 and 5) are deterministic; the neural ones (vanilla RNN, LSTM, Trans
 for ``NEURAL_SECONDS`` each, one BLAS thread, from seeds 0 and 1, and their entry holds the mean
 and the two values, so a difference smaller than the seed-to-seed spread is not read as real.
 
-One entry per model and level, named ``ladder char <model>``, with ``bits_per_char``,
-``train_seconds`` and ``model``. Word level: not measured yet.
+Word level (``course.ladder.word_ladder``): the count models on the training sentences, scored
+on the test sentences, perplexity per token; vocabulary = words seen at least twice, the rest
+``<unk>`` in training and test alike (the ``<unk>`` share of the test tokens is recorded).
+Neural word-level models: not measured yet.
+
+One entry per model and level, named ``ladder char <model>`` (``bits_per_char``) and ``ladder word
+<model>`` (``perplexity``), with ``train_seconds`` and ``model``.
 Run alone: ``python benchmarks/bench_ladder.py`` (about 8 minutes on 2 quiet cores).
 """
 from __future__ import annotations
@@ -43,7 +48,12 @@ def cases() -> list[dict]:
             "train_seconds": float(np.mean([r["train_seconds"] for r in mine])),
             "budget": mine[0]["budget"], "steps": [r.get("steps") for r in mine] if mine[0].get("steps") else None,
         })
-    return entries
+    return entries + word_cases()
+
+
+def word_cases() -> list[dict]:
+    return [{"name": f"ladder word {r['model']}", "shape": "train/test sentences, words seen >= 2 times", **r}
+            for r in ladder.word_ladder(text.sentences("train"), text.sentences("test"))]
 
 
 if __name__ == "__main__":

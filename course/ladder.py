@@ -21,6 +21,13 @@ The rungs:
 The neural models train for ``neural_seconds`` each (wall clock, one BLAS thread) from
 ``seed``: on a CPU a number means little without its budget, so every row carries it.
 Run several seeds to see the spread (``spread(rows)``).
+
+``word_ladder(train_sentences, test_sentences, min_freq=2)``: the count models at the word level
+(``course.tokenize.words``, lower-cased), perplexity per predicted token (words and one ``</s>``
+per sentence). Vocabulary and ``<unk>`` rule: every training word seen at least ``min_freq``
+times; every other word, in training and test text alike, is replaced by ``<unk>`` before
+fitting, so ``<unk>`` is an ordinary (frequent) token; the share of test tokens that became
+``<unk>`` is reported with each row (``unk_rate``). Neural word-level models: not measured yet.
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ import time
 
 import numpy as np
 
-__all__ = ["COUNT_MODELS", "NEURAL_MODELS", "char_ladder", "spread", "table"]
+__all__ = ["COUNT_MODELS", "NEURAL_MODELS", "char_ladder", "word_ladder", "spread", "table"]
 
 COUNT_MODELS = {"unigram": (1, "add_k"), "bigram": (2, "add_k"), "trigram add-k": (3, "add_k"),
                 "KN 3": (3, "kneser_ney"), "KN 5": (5, "kneser_ney")}
@@ -107,7 +114,16 @@ def spread(rows: list[dict]) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    """The ladder as text: model, bits per character, training seconds, budget (best first)."""
+    """The ladder as text: model, bits per character (or perplexity for word rows), training seconds, budget."""
+    if rows and all(r.get("level") == "word" for r in rows):
+        head = f"{'model':<16} {'perplexity':>10} {'train s':>8}"
+        lines = [head, "-" * len(head)]
+        for r in sorted(rows, key=lambda r: r["perplexity"], reverse=True):
+            lines.append(f"{r['model']:<16} {r['perplexity']:>10.1f} {r['train_seconds']:>8.1f}")
+        r0 = rows[0]
+        lines.append(f"(vocabulary {r0['vocab_size']}: words seen >= {r0['min_freq']} times, the rest <unk>: "
+                     f"{100 * r0['unk_rate']:.1f} % of the test tokens)")
+        return "\n".join(lines)
     head = f"{'model':<26} {'bits/char':>9} {'train s':>8}  budget"
     lines = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: r["bits_per_char"], reverse=True):
@@ -116,3 +132,33 @@ def table(rows: list[dict]) -> str:
                      f"{r.get('budget', '')}{seed}")
     lines.append(f"(uniform over the 56 characters: {math.log2(56):.3f} bits/char)")
     return "\n".join(lines)
+
+
+def word_ladder(train_sentences, test_sentences, min_freq: int = 2, models=tuple(COUNT_MODELS)) -> list[dict]:
+    """One row per count model at the word level: ``{"model", "level": "word", "perplexity",
+    "train_seconds", "vocab_size", "unk_rate", "min_freq"}`` (see the module docstring)."""
+    from course import tokenize
+    from course.ngram import NGramLM
+
+    unknown = [m for m in models if m not in COUNT_MODELS]
+    if unknown:
+        raise ValueError(f"word_ladder has the count models only {list(COUNT_MODELS)}, got {unknown}")
+    train = [tokenize.words(s) for s in train_sentences]
+    test = [tokenize.words(s) for s in test_sentences]
+    vocab = tokenize.Vocab.build((w for s in train for w in s), min_freq=min_freq)
+    known = set(vocab.itos) - {tokenize.UNK}
+    unk = lambda sents: [[w if w in known else tokenize.UNK for w in s] for s in sents]  # noqa: E731
+    train, test = unk(train), unk(test)
+    n_test = sum(len(s) for s in test)
+    unk_rate = sum(w == tokenize.UNK for s in test for w in s) / max(1, n_test)
+    rows = []
+    for name in models:
+        n, smoothing = COUNT_MODELS[name]
+        t0 = time.perf_counter()
+        model = NGramLM(n, smoothing, k=ADD_K, discount=DISCOUNT).fit(train)
+        seconds = time.perf_counter() - t0
+        nll, count = model.nll(test)
+        rows.append({"model": name, "level": "word", "perplexity": math.exp(nll / count),
+                     "train_seconds": seconds, "vocab_size": len(model.vocab), "unk_rate": unk_rate,
+                     "min_freq": min_freq, "seed": None})
+    return rows

@@ -54,3 +54,15 @@ def test_spread_and_figure_and_errors():
     assert len(fig.axes[0].patches) == 3
     with pytest.raises(ValueError, match="unknown ladder model"):
         ladder.char_ladder(TRAIN, TEST, models=("GPT-5",))
+
+
+def test_word_ladder_unk_rule_and_perplexity():
+    train = ["the cat sat on the mat .", "the dog sat on the log .", "a cat ran ."] * 3
+    test = ["the cat sat on the log .", "a zebra ran ."]
+    rows = ladder.word_ladder(train, test, min_freq=2)
+    assert [r["model"] for r in rows] == list(ladder.COUNT_MODELS)
+    r = rows[0]
+    assert r["level"] == "word" and r["unk_rate"] == pytest.approx(1 / 11)   # "zebra": 1 of the 11 test tokens
+    assert all(1 < row["perplexity"] < r["vocab_size"] * 2 for row in rows)
+    assert rows[3]["perplexity"] < rows[0]["perplexity"]                     # KN 3 beats the unigram here
+    assert "perplexity" in ladder.table(rows) and "<unk>" in ladder.table(rows)
