@@ -7,9 +7,15 @@ Topic modules (one concept per file):
 - ``course.pool``  max and average pooling
 - ``course.data``  offline data: sample photograph, test patterns, digits, English text (``course.data.text``)
 - ``course.autodiff``  scalar reverse-mode autodiff (``Value``)
+- ``course.rnn``    vanilla RNN and LSTM forward/backward (BPTT), deep and bidirectional
+- ``course.rnnlm``  RNN language model (Embedding -> RNN/LSTM -> Linear), truncated BPTT, sampling
 - ``course.nn``     layers as modules with forward/backward (``Embedding`` too), ``gradcheck``
 - ``course.embeddings``  word vectors: cosine, nearest/analogy, skip-gram (SGNS), PPMI+SVD, evaluation
-- ``course.optim``  ``SGD`` (torch's update rule)
+- ``course.attention``  stable softmax with masks, scaled dot-product attention forward/backward
+- ``course.optim``  ``SGD``, ``Adam``, ``AdamW`` (torch's update rules), warm-up + cosine schedule
+- ``course.transformer``  training a ``TransformerLM`` on a token stream, held-out nll, sampling
+- ``course.ladder``  the perplexity ladder: every language model of the course on the same text
+- ``course.transformer_torch``  the torch twin of ``nn.TransformerLM``; train-step timing (CPU, GPU)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
 - ``course.tokenize``  word and character tokenizers, ``Vocab`` (ids <-> tokens)
 - ``course.lm``     perplexity, bits per char, sampling from a distribution (the weighted die)

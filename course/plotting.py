@@ -5,6 +5,7 @@
 - ``heatmap``       a small grid with every number written in its cell
 - ``show_conv``     the picture "input * kernel = output"
 - ``show_gallery``  kernels (top row, with their numbers) above their outputs
+- ``draw_unrolled`` a recurrent network unrolled over time (layers, directions)
 
 Every helper returns the matplotlib ``Figure`` it drew on, so in a notebook end
 the line with ``;`` to keep the figure from showing twice. Helpers that draw on
@@ -21,7 +22,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
 __all__ = ["SIGNED_CMAP", "signed_limit", "imshow_signed", "show_images", "heatmap", "show_conv",
-           "show_gallery", "draw_graph"]
+           "show_gallery", "draw_graph", "draw_unrolled", "ladder_figure"]
 
 #: Diverging colour map for signed images: negative blue, zero mid-grey, positive orange.
 #: Zero in the middle means "nothing here", so only the structure the kernel found stands out.
@@ -316,3 +317,83 @@ def draw_graph(root, ax=None, precision: int = 4):
     ax.set_ylim(-n_rows / 2 - 0.3, n_rows / 2 + 0.3)
     ax.set_axis_off()
     return ax.figure
+
+
+def draw_unrolled(T: int = 4, num_layers: int = 1, bidirectional: bool = False, ax=None, title=None):
+    """Draw a recurrent network unrolled over ``T`` steps: inputs x_t at the bottom, one row of
+    cells per layer and direction, outputs y_t on top. Arrows: the state passed along a row
+    (to the right forward in time, to the left for a reverse direction), the layer's input
+    from below. Every cell of a row is the *same* cell (the same parameters). Returns the Figure."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    D = 2 if bidirectional else 1
+    rows = num_layers * D
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.3 * T + 1.5, 0.9 * rows + 1.8))
+    ys = {"x": 0.0}
+    for k in range(num_layers):
+        for d in range(D):
+            ys[(k, d)] = 1.0 + k * D + d * 0.85 + k * 0.3
+    top = max(ys.values()) + 1.0
+    colors = ["#f3c98b", "#9ecae1"]
+
+    def arrow(p, q, **kw):
+        ax.add_patch(FancyArrowPatch(p, q, arrowstyle="-|>", mutation_scale=10, lw=1.0, color="#444", **kw))
+
+    def bypass(p, q):
+        g = p[0] + 0.32
+        ax.plot([p[0], g, g], [p[1], p[1] + 0.12, q[1] - 0.12], color="#888", lw=0.9)
+        arrow((g, q[1] - 0.12), q, linestyle="-")
+
+    for t in range(T):
+        ax.text(t, ys["x"], f"$x_{{{t + 1}}}$", ha="center", va="center", fontsize=11)
+        ax.text(t, top, f"$y_{{{t + 1}}}$", ha="center", va="center", fontsize=11)
+    for k in range(num_layers):
+        for d in range(D):
+            y = ys[(k, d)]
+            for t in range(T):
+                ax.add_patch(FancyBboxPatch((t - 0.28, y - 0.22), 0.56, 0.44, boxstyle="round,pad=0.02",
+                                            fc=colors[d], ec="#333"))
+                sup = f"{k + 1}" + (",\\leftarrow" if d == 1 else "")
+                ax.text(t, y, f"$h^{{({sup})}}_{{{t + 1}}}$" if (num_layers > 1 or d) else f"$h_{{{t + 1}}}$",
+                        ha="center", va="center", fontsize=9)
+                sources = [ys["x"] + 0.2] if k == 0 else [ys[(k - 1, e)] + 0.22 for e in range(D)]
+                for e, src in enumerate(sources):       # every row of the layer below (or x_t) feeds this row
+                    direct = (k == 0 and d == 0) or (k > 0 and e == D - 1 and d == 0)
+                    if direct:
+                        arrow((t, src), (t, y - 0.22))
+                    else:                               # past the boxes in between, in the gap on the right
+                        bypass((t + 0.12, src), (t + 0.2, y - 0.22))
+                if t < T - 1:
+                    a, b = (t + 0.28, t + 0.72) if d == 0 else (t + 0.72, t + 0.28)
+                    arrow((a, y), (b, y))
+            ax.text(-0.55 if d == 0 else T - 0.45, y, "$h_0$", ha="right" if d == 0 else "left",
+                    va="center", fontsize=8, color="#666")
+    for t in range(T):
+        arrow((t, ys[(num_layers - 1, D - 1)] + 0.22), (t, top - 0.2))
+        if D == 2:                                      # y_t reads both directions
+            bypass((t + 0.12, ys[(num_layers - 1, 0)] + 0.22), (t + 0.15, top - 0.2))
+    ax.set(xlim=(-1.0, T), ylim=(-0.4, top + 0.4))
+    ax.axis("off")
+    ax.set_title(title or (f"{'bidirectional ' if bidirectional else ''}RNN, {num_layers} layer"
+                           f"{'s' if num_layers > 1 else ''}, unrolled over T = {T}"), fontsize=10)
+    return fig
+
+
+def ladder_figure(rows, title: str = "the perplexity ladder (character level, held-out text)"):
+    """Horizontal bars of bits per character, one per row of ``course.ladder.char_ladder`` (best at
+    the bottom), each labelled with its training seconds. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = sorted(rows, key=lambda r: r["bits_per_char"], reverse=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2), layout="constrained")
+    y = np.arange(len(rows))
+    neural = [r.get("seed") is not None for r in rows]
+    ax.barh(y, [r["bits_per_char"] for r in rows], color=["tab:orange" if n else "tab:blue" for n in neural])
+    for i, r in enumerate(rows):
+        ax.text(r["bits_per_char"] + 0.03, i, f"{r['bits_per_char']:.2f}  ({r['train_seconds']:.1f} s)",
+                va="center", fontsize=8)
+    ax.set_yticks(y, [r["model"] for r in rows])
+    ax.set(xlabel="bits per character (lower is better); training seconds in brackets", title=title,
+           xlim=(0, max(r["bits_per_char"] for r in rows) * 1.3))
+    ax.grid(axis="x", alpha=0.3)
+    return fig

@@ -44,9 +44,17 @@ from course.nn.conv import Conv2d, MaxPool2d, AvgPool2d
 from course.nn.embedding import Embedding
 from course.nn.loss import CrossEntropyLoss, SoftmaxCrossEntropy, log_softmax
 from course.nn.gradcheck import gradcheck, GradcheckReport
+from course.nn.norm import LayerNorm, GELU, Dropout
+from course.nn.attention import MultiheadAttention
+from course.nn.transformer import PositionalEncoding, PositionalEmbedding, TransformerBlock, TransformerLM
+from course.nn.recurrent import RNNCell, LSTMCell, RNN, LSTM
+from course.nn.utils import clip_grad_norm_
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh",
     "Sigmoid", "Flatten", "Sequential", "CrossEntropyLoss", "SoftmaxCrossEntropy", "log_softmax",
     "gradcheck", "GradcheckReport", "Embedding",
+    "LayerNorm", "GELU", "Dropout", "MultiheadAttention", "PositionalEncoding", "PositionalEmbedding",
+    "TransformerBlock", "TransformerLM",
+    "RNNCell", "LSTMCell", "RNN", "LSTM", "clip_grad_norm_",
 ]
