@@ -27,7 +27,7 @@ from course.checkers import core as checks
 from course.checkers.core import CheckFailure, Mistake, expect_close
 
 __all__ = ["CheckFailure", "random_case_rng", "check_rnn_cell", "check_rnn_sequence", "check_lstm_cell",
-           "check_bidirectional", "check_char_lm", "check_written"]
+           "check_bidirectional", "check_char_lm"]
 
 FORBID = ("course.rnn", "course.nn.recurrent", "torch")
 
@@ -288,8 +288,3 @@ def check_char_lm(train_char_lm, train_ids, valid_ids, vocab_size, budget_s=60.0
                            f"rate with clipping, and carry the hidden state between batches\n  case: {case}")
     return loss
 
-
-def check_written(answer: str, min_words: int = 25):
-    """Hand-graded answers: only check that something was written."""
-    if not isinstance(answer, str) or len(answer.split()) < min_words:
-        raise CheckFailure(f"written answer: write at least {min_words} words")
