@@ -10,6 +10,14 @@ Topic modules (one concept per file):
 - ``course.nn``     layers as modules with forward/backward, ``gradcheck``
 - ``course.optim``  ``SGD`` (torch's update rule)
 - ``course.train``  ``fit`` / ``evaluate`` / ``predict``
+- ``course.recipe``  the ML recipe on a two-parameter problem (decision function, loss, objective)
+- ``course.plotting``  figure helpers for the lectures (``draw_graph``, colour maps)
+- ``course.timing``  NumPy vs PyTorch timing tables (CPU, and GPU when present)
+- ``course.testing``  PyTorch as the oracle: converters and torch twins of our modules
+- ``course.widgets``  the explorers (controls and views; the math stays in the modules above)
+- ``course.checkers``  the checks that assignment test cells run in the student's kernel
+- ``course.selfcheck``  ``course.check()`` / ``course check``: a notebook's visible tests, as a table
+- ``course.grading``  the instructor's nbgrader tooling behind ``course grade``
 
 Import a topic module directly: ``from course import conv``.
 """
@@ -22,8 +30,8 @@ def check(path=None, timeout=60):
 
     In a notebook's last cell, ``course.check()`` checks that notebook as saved
     on disk; elsewhere pass the file: ``course.check("a1_convolution.ipynb")``.
-    (See ``course.grading.check``; the terminal equivalent is ``course check NB``.)
+    (See ``course.selfcheck``; the terminal equivalent is ``course check NB``.)
     """
-    from course.grading.check import check as _check
+    from course.selfcheck import check as _check
 
     return _check(path, timeout=timeout)

@@ -18,8 +18,8 @@ import sys
 # subcommand -> (module, one-line help)
 COMMANDS = {
     "doctor": ("course.doctor", "check the installation: versions, widget extension, GPU"),
-    "check": ("course.grading.check", "run a notebook's visible tests and print a score table"),
-    "grade": ("course.grading.cli", "instructor tools over nbgrader: release, collect, autograde, feedback, export, report"),
+    "check": ("course.selfcheck", "run a notebook's visible tests and print a score table"),
+    "grade": ("course.grading.commands", "instructor tools over nbgrader: release, collect, autograde, feedback, export, report"),
     "explore": ("course.explore", "serve the explorers as a standalone Voila web app"),
 }
 

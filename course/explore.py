@@ -23,7 +23,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-LECTURES = Path(__file__).resolve().parent.parent / "lectures"
 APP_NAME = "course_explorers.ipynb"
 DEFAULT_PORT = 8866
 
@@ -72,11 +71,20 @@ def _lecture_title(nb: dict, fallback: str) -> str:
     return fallback
 
 
-def explorers_by_lecture(lectures: Path = LECTURES) -> list[ExplorerEntry]:
-    """Every explorer once, in the order the lectures first use them."""
+def explorers_by_lecture(lectures: Path | None = None) -> list[ExplorerEntry]:
+    """Every explorer once, in the order the lectures first use them.
+
+    ``lectures``: the lectures folder (default: ``lectures/`` of the course folder,
+    see ``course.paths``); without one, the explorers are listed without lectures.
+    """
+    from course.paths import find_course_root
+
+    if lectures is None:
+        root = find_course_root()
+        lectures = root / "lectures" if root else None
     classes = find_explorers()
     entries, seen = [], set()
-    for path in sorted(lectures.glob("[0-9]*.ipynb")):
+    for path in sorted(lectures.glob("[0-9]*.ipynb")) if lectures else []:
         nb = json.loads(path.read_text(encoding="utf-8"))
         code = "\n".join("".join(c.get("source", "")) for c in nb.get("cells", [])
                          if c.get("cell_type") == "code")
@@ -155,9 +163,18 @@ def add_arguments(parser) -> None:
                         help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     parser.add_argument("--write", metavar="PATH", type=Path,
                         help="write the app notebook to PATH and exit without serving")
+    parser.add_argument("--root", metavar="DIR", type=Path,
+                        help="the course folder whose lectures/ order the explorers (default: found "
+                             "from the package or the current directory, or $COURSE_ROOT)")
 
 
 def main(args) -> int:
+    if getattr(args, "root", None):
+        import os
+
+        from course.paths import ENV_ROOT
+
+        os.environ[ENV_ROOT] = str(args.root.resolve())
     try:
         if args.write:
             entries = write_app(args.write)

@@ -21,7 +21,7 @@ as a contour plot and every step of the optimizer is a point on it:
 Functions (theta is always the pair ``(w, b)``; ``data`` is ``(x, y)``, both (N,)):
 
 - ``make_data(n, seed)``             the seeded synthetic data set
-- ``predict(x, w, b)``                f(x; w, b), broadcasting over grids of w, b
+- ``decision_function(x, w, b)``      f(x; w, b), broadcasting over grids of w, b
 - ``loss(y_hat, y)``                  per-example squared error
 - ``objective(theta, data)``          J(theta), the mean loss
 - ``gradient(theta, data, idx)``      grad J over all examples, or over a minibatch ``idx``
@@ -47,7 +47,7 @@ from course.train import epoch_batches
 
 __all__ = [
     "TRUE_W", "TRUE_B", "N_EXAMPLES", "START", "DIVERGENCE_FACTOR",
-    "make_data", "predict", "loss", "objective", "gradient", "loss_surface",
+    "make_data", "decision_function", "loss", "objective", "gradient", "loss_surface",
     "minimizer", "hessian", "critical_lr", "minibatches", "SGDPath", "sgd_path",
 ]
 
@@ -102,7 +102,7 @@ def _check_theta(theta) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------- the four ingredients
-def predict(x, w, b):
+def decision_function(x, w, b):
     """The decision function f(x; w, b) = w * x + b.
 
     x: (N,). w, b: scalars, or arrays of the same shape S (a grid of parameters);
@@ -124,7 +124,7 @@ def objective(theta, data=None) -> float:
     """J(theta) = (1/N) sum_i l(f(x_i; theta), y_i), the mean loss over the data set."""
     w, b = _check_theta(theta)
     x, y = _check_data(data)
-    return float(np.mean(loss(predict(x, w, b), y)))
+    return float(np.mean(loss(decision_function(x, w, b), y)))
 
 
 def gradient(theta, data=None, idx=None) -> np.ndarray:

@@ -51,10 +51,10 @@ def test_make_data_rejects_empty():
 def test_predict_loss_objective_match_torch():
     x, y = recipe.make_data()
     theta = (0.7, -0.3)
-    np.testing.assert_allclose(recipe.predict(x, *theta), 0.7 * torch.from_numpy(x).numpy() - 0.3)
+    np.testing.assert_allclose(recipe.decision_function(x, *theta), 0.7 * torch.from_numpy(x).numpy() - 0.3)
     per_example = torch.nn.functional.mse_loss(
-        torch.from_numpy(recipe.predict(x, *theta)), torch.from_numpy(y), reduction="none") / 2
-    np.testing.assert_allclose(recipe.loss(recipe.predict(x, *theta), y), per_example.numpy())
+        torch.from_numpy(recipe.decision_function(x, *theta)), torch.from_numpy(y), reduction="none") / 2
+    np.testing.assert_allclose(recipe.loss(recipe.decision_function(x, *theta), y), per_example.numpy())
     expected = torch_objective(torch.tensor(theta), torch.from_numpy(x), torch.from_numpy(y))
     assert recipe.objective(theta) == pytest.approx(expected.item(), rel=1e-12)
 
@@ -62,7 +62,7 @@ def test_predict_loss_objective_match_torch():
 def test_predict_broadcasts_over_a_parameter_grid():
     x, _ = recipe.make_data(7)
     W, B = np.meshgrid(np.linspace(-1, 1, 4), np.linspace(0, 2, 3))
-    out = recipe.predict(x, W, B)
+    out = recipe.decision_function(x, W, B)
     assert out.shape == (3, 4, 7)
     np.testing.assert_allclose(out[2, 1], W[2, 1] * x + B[2, 1])
 

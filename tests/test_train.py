@@ -7,6 +7,7 @@ import torch
 
 from course import nn, optim, train
 from course.data import digits
+from course.testing import torch_twin
 
 
 def small_cnn(seed=0):
@@ -167,11 +168,9 @@ def test_predict_and_evaluate_agree_with_torch_and_leave_no_caches():
     rng = np.random.default_rng(0)
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10, rng=rng))
     X, y = rng.random((37, 1, 8, 8)), rng.integers(0, 10, 37)
-    lin = torch.nn.Linear(64, 10).double()
+    twin = torch_twin(net)
     with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(net[1].weight.data))
-        lin.bias.copy_(torch.from_numpy(net[1].bias.data))
-        expected = lin(torch.from_numpy(X.reshape(37, 64))).argmax(1).numpy()
+        expected = twin(torch.from_numpy(X)).argmax(1).numpy()
     pred = train.predict(net, X, batch_size=10)
     assert pred.dtype == np.int64 and pred.shape == (37,)
     np.testing.assert_array_equal(pred, expected)
@@ -196,3 +195,29 @@ def test_live_plot_outside_a_notebook_is_a_silent_no_op():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
+
+
+def test_fit_reports_perplexity_for_a_sequence_model_and_skips_padding():
+    """(N, T, V) logits, padding targets ignored: val_ppl is exp of torch's mean cross-entropy
+    over the real tokens only, and training lowers it."""
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    V, T = 7, 5
+    ids = rng.integers(0, V, size=(60, T + 1))
+    X = np.eye(V)[ids[:, :-1]]                      # (N, T, V) one-hot inputs
+    y = ids[:, 1:].copy()                           # next token
+    y[::3, -2:] = -100                              # padding at the end of every third sequence
+    model = nn.Sequential(nn.Linear(V, V, rng=1))
+    loss = nn.CrossEntropyLoss(ignore_index=-100)
+    h = train.fit(model, loss, (X[:40], y[:40]), epochs=3, batch_size=8, optimizer=optim.SGD(model.parameters(), lr=0.5),
+                  val_data=(X[40:], y[40:]), progress=False, metric="perplexity")
+    assert h.keys() == ["epoch", "loss", "train_ppl", "val_ppl", "time"]
+    logits = model.eval()(X[40:])
+    want = F.cross_entropy(torch.from_numpy(logits.reshape(-1, V)), torch.from_numpy(y[40:].reshape(-1)),
+                           ignore_index=-100).item()
+    assert h.val_ppl[-1] == pytest.approx(math.exp(want), rel=1e-10)
+    assert h.train_ppl[-1] < h.train_ppl[0]
+    assert train.evaluate(model, X[40:], y[40:], metric="perplexity", loss=loss) == pytest.approx(h.val_ppl[-1])
+    with pytest.raises(ValueError, match="needs the loss"):
+        train.evaluate(model, X[40:], y[40:], metric="perplexity")

@@ -1,16 +1,11 @@
-"""Grading: nbgrader configured and wrapped for the course.
+"""The instructor's grading tooling: nbgrader configured and wrapped, never re-implemented.
 
-- ``course.grading.checks``      generic checks for assignment test cells: compare a
-                                 student's answer with the expected one, name known
-                                 mistakes, refuse answers that call the reference.
-- ``course.grading.a1_convolution``  the checks of Assignment 1 (one module per
-                                 assignment, named like the assignment folder).
-- ``course.grading.check``       ``course check NB.ipynb`` and ``course.check()``:
-                                 run a notebook's tests in a fresh kernel, print a table.
-- ``course.grading.cli``         ``course grade release|collect|autograde|feedback|export|report``.
-- ``course.grading.preprocessors``, ``course.grading.export``: nbgrader plug-ins
-                                 named in ``autograder/nbgrader_config.py``.
+- ``course.grading.commands``  ``course grade release|collect|autograde|feedback|export|report``;
+- ``course.grading.workspace`` the instructor's workspace (gradebook, submissions, feedback);
+- ``course.grading.instructor`` the steps behind each command; ``parallel``: autograding on N workers;
+- ``course.grading.preprocessors``, ``course.grading.export``: nbgrader plug-ins named in
+  ``autograder/nbgrader_config.py``; ``report``: pass rates and common failures.
+
+What runs inside a student's kernel lives in ``course.checkers``; the student's own
+``course check`` is ``course.selfcheck``.
 """
-from course.grading.check import check
-
-__all__ = ["check"]

@@ -196,3 +196,13 @@ class ClearHiddenTestsAndTracebacks(ClearHiddenTests):
 def is_graded_test(cell) -> bool:
     """An autograded test cell (a grade cell that is not an answer)."""
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+
+
+def failure_line(cell) -> str:
+    """The first line of a test cell's error output (the diagnosis), or "" if it passed."""
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            text = (out.get("evalue") or "").strip()
+            return f"{out.ename}: {text.splitlines()[0]}" if text and out.ename not in ("CheckFailure",) \
+                else (text.splitlines()[0] if text else out.ename)
+    return ""

@@ -1,10 +1,10 @@
 """Checks for Assignment 2 (backpropagation, layers as modules, training a CNN).
 
-One ``check_<thing>`` per graded piece, like ``course.grading.a1_convolution``.
+One ``check_<thing>`` per graded piece, like ``course.checkers.a1_convolution``.
 Each builds the student's object (a ``Value``, a layer class that subclasses
 ``course.nn.Module``, a function), runs it on one case, computes the expected
 answer with PyTorch's autograd (float64), and raises
-:class:`~course.grading.checks.CheckFailure` naming the case, the shapes, an
+:class:`~course.checkers.core.CheckFailure` naming the case, the shapes, an
 excerpt and, when the wrong answer is what a known mistake produces, the
 mistake: a bias gradient that is not summed over the batch, a transposed
 weight gradient, a ReLU mask taken from the wrong array, a softmax that
@@ -32,9 +32,9 @@ import numpy as np
 
 from course import conv, nn, pool, train
 from course._validate import as_pair
-from course.grading import checks
-from course.grading.a1_convolution import _loop_backward
-from course.grading.checks import CheckFailure, Mistake, describe, expect_close
+from course.checkers import core as checks
+from course.checkers.wrong_answers import loop_max_pool2d_backward
+from course.checkers.core import CheckFailure, Mistake, describe, expect_close
 
 __all__ = [
     "CheckFailure", "random_case_rng", "random_expression", "check_value_op", "check_value_graph",
@@ -649,11 +649,11 @@ def check_maxpool2d(MaxPool2d, x, kernel_size, stride=None, padding=0, seed: int
     mistakes = [
         Mistake("a window with tied maxima sent its gradient to every maximum; send it to the first one "
                 "only (row-major), as PyTorch does",
-                value=_loop_backward(g, x, kernel_size, stride, padding, ties="all")),
+                value=loop_max_pool2d_backward(g, x, kernel_size, stride, padding, ties="all")),
         Mistake("a window with tied maxima sent its gradient to the last maximum; PyTorch picks the first "
-                "(row-major)", value=_loop_backward(g, x, kernel_size, stride, padding, ties="last")),
+                "(row-major)", value=loop_max_pool2d_backward(g, x, kernel_size, stride, padding, ties="last")),
         Mistake("overlapping windows overwrote each other's gradient: accumulate with +=",
-                value=_loop_backward(g, x, kernel_size, stride, padding, accumulate=False)),
+                value=loop_max_pool2d_backward(g, x, kernel_size, stride, padding, accumulate=False)),
         Mistake("gradient has the output's shape: it must have the shape of x", shape=g.shape),
     ]
     expect_close(got, want, name="MaxPool2d.backward", case=case, mistakes=mistakes, what="gradient")

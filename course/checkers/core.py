@@ -14,7 +14,7 @@ The first line never depends on the random case, so ``course grade report``
 can count the most common mistakes.  A known mistake is a :class:`Mistake`:
 the wrong answer that mistake produces (or just its shape) and what to say.
 
-The per-assignment modules (``course.grading.a1_convolution``, ...) build on
+The per-assignment modules (``course.checkers.a1_convolution``, ...) build on
 these; hidden test cells stay short: draw a case, call one ``check_*``.
 """
 from __future__ import annotations
@@ -114,7 +114,7 @@ class _CallWatcher:
                     files.append(path)
             else:
                 fn = getattr(item, "__func__", item)
-                self.codes[fn.__code__] = f"{fn.__module__}.{fn.__qualname__}"
+                self.codes[fn.__code__] = f"{_public(fn.__module__)}.{fn.__qualname__}"
         self.files, self.prefixes = tuple(files), tuple(prefixes)
         self.calls: list[str] = []
         self._old = None
@@ -155,8 +155,17 @@ def _module_path(module: str) -> str | None:
     return spec.origin
 
 
+#: Packages whose submodules are an implementation detail: messages name the package,
+#: as students import it (``course.nn.Linear``, not ``course.nn.layers.Linear``).
+PUBLIC_PACKAGES = ("course.nn", "course.data")
+
+
+def _public(module: str) -> str:
+    return next((p for p in PUBLIC_PACKAGES if module.startswith(p + ".")), module)
+
+
 def _qualname(frame) -> str:
-    module = frame.f_globals.get("__name__", "?")
+    module = _public(frame.f_globals.get("__name__", "?"))
     code = frame.f_code
     return f"{module}.{getattr(code, 'co_qualname', code.co_name)}"  # Class.method on Python >= 3.11
 

@@ -3,7 +3,7 @@
 One ``check_<function>`` per graded function.  Each takes the student's
 function and one case, computes the expected answer with the course's
 reference (``oracle="reference"``) or with PyTorch (``oracle="torch"``), and
-raises :class:`~course.grading.checks.CheckFailure` naming the case, the
+raises :class:`~course.checkers.core.CheckFailure` naming the case, the
 shapes, an excerpt, and, when the wrong answer is what a known mistake
 produces, the mistake.  Test cells stay short::
 
@@ -21,7 +21,8 @@ import numpy as np
 
 from course import conv, pool
 from course._validate import as_pair
-from course.grading.checks import CheckFailure, Mistake, call, describe, expect_close, expect_equal
+from course.checkers.wrong_answers import loop_max_pool2d_backward
+from course.checkers.core import CheckFailure, Mistake, call, describe, expect_close, expect_equal
 
 __all__ = ["CheckFailure", "check_output_size", "check_pad2d", "check_conv2d_single", "check_conv2d",
            "check_max_pool2d", "check_avg_pool2d", "check_max_pool2d_backward", "random_case_rng"]
@@ -259,12 +260,12 @@ def check_max_pool2d_backward(fn, grad_out, x, kernel_size, stride=None, padding
     mistakes = lambda: [  # noqa: E731
         Mistake("a window with tied maxima sent its gradient to every maximum; "
                 "send it to the first one only (row-major), as PyTorch does",
-                value=_loop_backward(grad_out, x, kernel_size, stride, padding, ties="all")),
+                value=loop_max_pool2d_backward(grad_out, x, kernel_size, stride, padding, ties="all")),
         Mistake("a window with tied maxima sent its gradient to the last maximum; "
                 "PyTorch picks the first (row-major)",
-                value=_loop_backward(grad_out, x, kernel_size, stride, padding, ties="last")),
+                value=loop_max_pool2d_backward(grad_out, x, kernel_size, stride, padding, ties="last")),
         Mistake("overlapping windows overwrote each other's gradient: accumulate with +=",
-                value=_loop_backward(grad_out, x, kernel_size, stride, padding, accumulate=False)),
+                value=loop_max_pool2d_backward(grad_out, x, kernel_size, stride, padding, accumulate=False)),
         Mistake("gradient has the output's shape: it must have the shape of x", shape=grad_out.shape),
     ]
     expect_close(got, expected, name="max_pool2d_backward", case=case, mistakes=mistakes, what="gradient")
@@ -279,32 +280,3 @@ def _torch_max_pool_backward(grad_out, x, kernel_size, stride, padding):
     s = k if stride is None else as_pair(stride, "stride")
     F.max_pool2d(xt, k, s, as_pair(padding, "padding")).backward(torch.from_numpy(np.asarray(grad_out, float)))
     return xt.grad.numpy()
-
-
-def _loop_backward(grad_out, x, kernel_size, stride, padding, ties="first", accumulate=True):
-    """The gradient a common wrong loop computes (only used to name mistakes)."""
-    kh, kw = as_pair(kernel_size, "kernel_size")
-    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride")
-    ph, pw = as_pair(padding, "padding")
-    xp = np.pad(np.asarray(x, float), [(0, 0), (0, 0), (ph, ph), (pw, pw)], constant_values=-np.inf)
-    gp = np.zeros_like(xp)
-    n, c, oh, ow = grad_out.shape
-    if gp.shape[2] < (oh - 1) * sh + kh or gp.shape[3] < (ow - 1) * sw + kw:
-        return None
-    for i in range(oh):
-        for j in range(ow):
-            win = xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(n, c, -1)
-            g = grad_out[:, :, i, j]
-            if ties == "all":
-                mask = (win == win.max(axis=2, keepdims=True)).astype(float)
-            else:
-                idx = win.argmax(axis=2) if ties == "first" else win.shape[2] - 1 - win[:, :, ::-1].argmax(axis=2)
-                mask = np.zeros_like(win)
-                np.put_along_axis(mask, idx[..., None], 1.0, axis=2)
-            contrib = (mask * g[..., None]).reshape(n, c, kh, kw)
-            region = gp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            if accumulate:
-                region += contrib
-            else:
-                np.copyto(region, contrib, where=mask.reshape(n, c, kh, kw) > 0)
-    return gp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]

@@ -1,6 +1,6 @@
 """Assignment 2 (backpropagation and a CNN): its checker, its release, and its grading with nbgrader.
 
-Fast tests (no kernel) run the checks of ``course.grading.a2_backprop_cnn`` on
+Fast tests (no kernel) run the checks of ``course.checkers.a2_backprop_cnn`` on
 the solution's own code (executed from solutions/a2_backprop_cnn), on the
 released stubs, and on the solution with one typical mistake written in: the
 right answer passes, a stub fails with "not implemented yet", and each
@@ -10,8 +10,7 @@ The slow tests release the assignment with ``course grade release`` into a
 temporary folder (the committed ``assignments/`` must equal it), grade two
 submissions with ``course grade autograde --workers 2`` (the released stubs
 and the released notebook with the solutions filled in), and run ``course
-check`` on the released notebook.  Helpers come from tests/test_grading.py
-(Assignment 1's tests).
+check`` on the released notebook.  Helpers come from tests/grading_helpers.py.
 """
 from __future__ import annotations
 
@@ -22,13 +21,14 @@ import time
 import nbformat
 import numpy as np
 import pytest
-import test_grading as a1_tests  # tests/ is on sys.path under pytest: reuse A1's CLI helpers
 
 from course import conv, nn, optim
-from course.grading import a2_backprop_cnn as a2
-from course.grading.checks import CheckFailure
+from course.checkers import a2_backprop_cnn as a2
+from course.checkers.core import CheckFailure
 
-ROOT = a1_tests.ROOT
+import grading_helpers as gh
+
+ROOT = gh.ROOT
 A = "a2_backprop_cnn"
 SOLUTION = ROOT / "solutions" / A / f"{A}.ipynb"
 RELEASE = ROOT / "assignments" / A / f"{A}.ipynb"
@@ -311,7 +311,7 @@ def _filled(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in release.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
-            cell.source = a1_tests.make_submissions.strip_markers(answers[meta["grade_id"]])
+            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
     return release
 
 
@@ -320,21 +320,21 @@ def graded(tmp_path_factory):
     """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
     tmp = tmp_path_factory.mktemp("a2")
     ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
-    env = dict(os.environ, PATH=f"{a1_tests.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                COURSE_GRADING_RELEASE=str(release))
     env.pop("COURSE_GRADING_WORKSPACE", None)
     env.pop("COURSE_GRADING_DB", None)
     w = ("--workspace", ws)
-    a1_tests._run("grade", "release", A, *w, env=env)
+    gh.run_course("grade", "release", A, *w, env=env)
     released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
     correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))      # a deep copy, filled in
     for student, nb in {"stub": released, "correct": correct}.items():
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / f"{A}.ipynb")
-    a1_tests._run("grade", "collect", A, subs, *w, env=env)
-    a1_tests._run("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
-    a1_tests._run("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
-    return {"ws": ws, "release": release, "csv": a1_tests._read_csv(tmp / "grades.csv")}
+    gh.run_course("grade", "collect", A, subs, *w, env=env)
+    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
+    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
+    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
 
 
 def _autograded(graded, student):
@@ -363,4 +363,4 @@ def test_stub_scores_zero_and_solution_full_on_every_test(graded):
     assert correct["needs_manual_grade"] == "True" and correct["flags"] == "" and stub["flags"] == ""
     stub_nb = _autograded(graded, "stub")
     for t in TESTS:
-        assert "not implemented yet" in a1_tests._errors(stub_nb, t), t
+        assert "not implemented yet" in gh.errors(stub_nb, t), t

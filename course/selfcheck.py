@@ -89,7 +89,7 @@ def run_checks(path: str | os.PathLike, timeout: int = 60) -> CheckReport:
     import nbformat
     from nbgrader import utils
 
-    from course.grading.preprocessors import RobustExecute, notebook_flags
+    from course.grading.preprocessors import RobustExecute, failure_line, notebook_flags
 
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
@@ -109,17 +109,8 @@ def run_checks(path: str | os.PathLike, timeout: int = 60) -> CheckReport:
             report.results.append(TestResult(name, points, None, "graded by hand"))
             continue
         score, _ = utils.determine_grade(cell)
-        report.results.append(TestResult(name, points, float(score or 0), _failure(cell)))
+        report.results.append(TestResult(name, points, float(score or 0), failure_line(cell)))
     return report
-
-
-def _failure(cell) -> str:
-    for out in cell.get("outputs", []):
-        if out.output_type == "error":
-            text = (out.get("evalue") or "").strip()
-            return f"{out.ename}: {text.splitlines()[0]}" if text and out.ename not in ("CheckFailure",) \
-                else (text.splitlines()[0] if text else out.ename)
-    return ""
 
 
 @contextlib.contextmanager

@@ -1,0 +1,50 @@
+"""Helpers shared by the grading tests of every assignment: the repository's folders,
+the ``course`` command run as an instructor would, and the sample submissions of A1.
+
+``tests/`` is on ``sys.path`` under pytest (``tests/conftest.py`` lives there), so a test
+anywhere below it can ``import grading_helpers``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SUBMISSIONS_DIR = ROOT / "tests" / "submissions"
+
+_spec = importlib.util.spec_from_file_location("make_submissions", SUBMISSIONS_DIR / "make_submissions.py")
+make_submissions = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_submissions)
+
+
+def run_course(*args, env=None, check=True, timeout=600):
+    """``course ARGS`` in the repository, as a subprocess; fails the test on a non-zero exit."""
+    proc = subprocess.run([str(BIN / "course"), *map(str, args)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"course {' '.join(map(str, args))} exited {proc.returncode}\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file below ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    """The rows of a grades CSV by ``student_id``."""
+    with open(path, newline="") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh)}
+
+
+def errors(nb, grade_id) -> str:
+    """The error outputs of the cell ``grade_id`` of a graded notebook, one per line."""
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
