@@ -236,6 +236,7 @@ function render({ model, el }) {
 
   function layout() {
     const [H, W] = shape(), s = model.get("scale") || 1;
+    readout.style.display = model.get("formatter") ? "" : "none";  // no read-out, no gap
     const w = model.get("width") || W * s, h = model.get("height");
     canvas.style.width = w + "px";
     canvas.style.height = h ? h + "px" : "auto";
@@ -307,7 +308,7 @@ function render({ model, el }) {
   const schedule = () => { if (!queued) { queued = true; queueMicrotask(() => { queued = false; redraw(); }); } };
   for (const a of ["pixels", "shape", "lut"]) model.on(`change:${a}`, schedule);
   for (const a of ["scale", "width", "height", "boxes"]) model.on(`change:${a}`, () => { layout(); drawOverlay(); });
-  for (const a of ["values", "params", "formatter"]) model.on(`change:${a}`, () => { if (mouse) hover(null); });
+  for (const a of ["values", "params", "formatter"]) model.on(`change:${a}`, () => { layout(); if (mouse) hover(null); });
   redraw();
 }
 export default { render };
