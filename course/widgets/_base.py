@@ -15,10 +15,14 @@ flight to the kernel, and the changes made meanwhile are merged into one
 (the latest value wins) and sent when the kernel is idle again; each message
 renders once. So a dragged slider (``continuous_update=True``) renders the
 latest value and drops the stale ones (tested in tests/browser/explorers.py,
-``coalescing``).
+the kernel explorer's burst step). The exceptions are the sliders whose range the
+explorer itself changes (the output row/col, ``CELL_SLIDERS``): a continuous
+slider whose range changes under it sends a value back, which would move the
+cell, so they update on release; hovering the picture answers in the page.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import time
@@ -32,9 +36,12 @@ from matplotlib.figure import Figure
 from course.plotting import SIGNED_CMAP, signed_limit
 
 __all__ = [
-    "GRAY", "SIGNED", "colour_rule", "display_scale", "new_figure", "set_slider",
+    "CELL_SLIDERS", "GRAY", "SIGNED", "colour_rule", "display_scale", "new_figure", "set_slider",
     "set_control", "control_property", "cell_property", "Explorer", "guarded",
 ]
+
+#: CSS classes of the (row, col) sliders whose range follows the output: continuous_update=False
+CELL_SLIDERS = ("course-row", "course-col")
 
 GRAY = "gray"
 SIGNED = SIGNED_CMAP  # zero = mid-grey, negative blue, positive orange (as in the lectures)
@@ -272,10 +279,13 @@ class Explorer(W.VBox):
         """Keep the (row, col) sliders ``_row``, ``_col`` inside a rows x cols output,
         without a redraw per slider attribute."""
         held, self._hold = self._hold, True
+        # one message per slider, range and value together: a slider that got a smaller
+        # max first would clamp its value in the page and send it back as a change
         try:
-            self._row.max, self._col.max = max(rows - 1, 0), max(cols - 1, 0)
-            self._row.value = min(self._row.value, rows - 1)
-            self._col.value = min(self._col.value, cols - 1)
+            with self._row.hold_sync(), self._col.hold_sync():
+                self._row.max, self._col.max = max(rows - 1, 0), max(cols - 1, 0)
+                self._row.value = min(self._row.value, rows - 1)
+                self._col.value = min(self._col.value, cols - 1)
         finally:
             self._hold = held
 
@@ -292,7 +302,10 @@ class Explorer(W.VBox):
         """Set several controls without one redraw each: ``{attr_name: value}``."""
         held, self._hold = self._hold, True
         try:
-            for name, value in values.items():
-                getattr(self, name).value = value
+            with contextlib.ExitStack() as stack:
+                for name in values:
+                    stack.enter_context(getattr(self, name).hold_sync())
+                for name, value in values.items():
+                    getattr(self, name).value = value
         finally:
             self._hold = held

@@ -239,7 +239,7 @@ function render({ model, el }) {
     const w = model.get("width") || W * s, h = model.get("height");
     canvas.style.width = w + "px";
     canvas.style.height = h ? h + "px" : "auto";
-    const f = Math.max(2, Math.round(w / Math.max(W, 1)));
+    const f = Math.max(1, Math.round(w / Math.max(W, 1)));  // overlay pixels per image pixel
     if (overlay.width !== W * f) overlay.width = W * f;
     if (overlay.height !== H * f) overlay.height = H * f;
   }

@@ -14,7 +14,7 @@ import ipywidgets as W
 import numpy as np
 
 from course import conv
-from course.widgets._base import Explorer, cell_property, control_property, guarded
+from course.widgets._base import CELL_SLIDERS, Explorer, cell_property, control_property, guarded
 from course.widgets._grids import GridCanvas, fit_cell
 from course.widgets.canvas import ImageView, grid as hover_grid
 
@@ -53,7 +53,7 @@ class ConvArithmeticExplorer(Explorer):
 
         def slider(css, label, value, lo, hi):
             return self._labelled(W.IntSlider(value=value, min=lo, max=hi, description=label,
-                                              continuous_update=True), css)
+                                              continuous_update=css not in CELL_SLIDERS), css)
 
         self._n = slider("course-input-size", "Input n", input_size, 1, 12)
         self._k = slider("course-kernel-size", "Kernel k", kernel_size, 1, 7)

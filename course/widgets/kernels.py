@@ -121,10 +121,10 @@ class KernelExplorer(Explorer):
             "course-stride")
         h, w = self._image.shape
         self._row = self._labelled(W.IntSlider(
-            value=h // 2, min=0, max=h - 1, description="Pixel row", continuous_update=True),
+            value=h // 2, min=0, max=h - 1, description="Pixel row", continuous_update=False),
             "course-row")
         self._col = self._labelled(W.IntSlider(
-            value=w // 2, min=0, max=w - 1, description="Pixel col", continuous_update=True),
+            value=w // 2, min=0, max=w - 1, description="Pixel col", continuous_update=False),
             "course-col")
         self._cells = [[self._new_cell(i, j) for j in range(MAX_CELLS)] for i in range(MAX_CELLS)]
         self._grid = W.GridBox(layout=W.Layout(grid_gap="2px"))
@@ -240,8 +240,9 @@ class KernelExplorer(Explorer):
             row = row * self._pixel_stride // self.stride
             col = col * self._pixel_stride // self.stride
             self._pixel_stride = self.stride
-        self._fit_cell_sliders(oh, ow)  # the sliders' new range first, then the pixel
-        self._set_quietly(_row=min(row, oh - 1), _col=min(col, ow - 1))
+        with self._row.hold_sync(), self._col.hold_sync():  # one message per slider
+            self._fit_cell_sliders(oh, ow)  # the sliders' new range first, then the pixel
+            self._set_quietly(_row=min(row, oh - 1), _col=min(col, ow - 1))
 
     def _inspect_pixel(self) -> None:
         """Input patch under the kernel at the chosen output pixel, and its weighted sum."""

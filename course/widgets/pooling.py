@@ -13,7 +13,7 @@ import matplotlib
 import numpy as np
 
 from course import pool
-from course.widgets._base import Explorer, cell_property, control_property, guarded
+from course.widgets._base import CELL_SLIDERS, Explorer, cell_property, control_property, guarded
 from course.widgets._grids import GridCanvas, fit_cell
 from course.widgets.canvas import ImageView, grid as hover_grid
 
@@ -60,7 +60,7 @@ class PoolingExplorer(Explorer):
 
         def slider(css, label, value, lo, hi):
             return self._labelled(W.IntSlider(value=value, min=lo, max=hi, description=label,
-                                              continuous_update=True), css)
+                                              continuous_update=css not in CELL_SLIDERS), css)
 
         self._mode = self._labelled(W.ToggleButtons(
             options=[("max", "max"), ("avg", "avg")], value=mode, description="Pooling",
