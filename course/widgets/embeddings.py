@@ -81,11 +81,11 @@ class EmbeddingExplorer(Explorer):
     """
 
     caption_text = ("Type a word and read its neighbours; switch to euclidean and watch frequent "
-                    "words move in (long vectors). Try an analogy (paris - france + italy): "
-                    "if it works, the two arrows in the picture are parallel.")
+                    "words move in (long vectors). Try analogies (germany - berlin + paris; larger - large + "
+                    "small; king - man + woman): where one works, the two arrows are about parallel.")
 
-    def __init__(self, vectors: E.KeyedVectors | None = None, query: str = "king", k: int = 8,
-                 metric: str = "cosine", analogy=("king", "man", "woman"), extra=()):
+    def __init__(self, vectors: E.KeyedVectors | None = None, query: str = "music", k: int = 8,
+                 metric: str = "cosine", analogy=("germany", "berlin", "paris"), extra=()):
         super().__init__()
         self.vectors = default_vectors() if vectors is None else vectors
         self.neighbours: list[tuple[str, float]] = []

@@ -18,7 +18,7 @@ ROYAL = E.KeyedVectors(
 
 
 def test_neighbours_equal_keyedvectors_nearest():
-    w = EmbeddingExplorer(vectors=ROYAL, query="king", k=4)
+    w = EmbeddingExplorer(vectors=ROYAL, query="king", k=4, analogy=("king", "man", "woman"))
     assert w.error is None
     assert w.neighbours == ROYAL.nearest("king", 4)
     w.k = 7
@@ -45,7 +45,7 @@ def test_metric_toggle_changes_the_ranking():
 
 
 def test_analogy_result_equals_keyedvectors_analogy():
-    w = EmbeddingExplorer(vectors=ROYAL, query="king")
+    w = EmbeddingExplorer(vectors=ROYAL, query="king", analogy=("king", "man", "woman"))
     assert w.analogy == ("king", "man", "woman")
     assert w.analogy_result == ROYAL.analogy("king", "man", "woman", k=5)
     assert w.analogy_result[0][0] == "queen"                              # by construction of ROYAL
@@ -58,7 +58,7 @@ def test_analogy_result_equals_keyedvectors_analogy():
 
 
 def test_unknown_word_is_shown_not_raised():
-    w = EmbeddingExplorer(vectors=ROYAL, query="king")
+    w = EmbeddingExplorer(vectors=ROYAL, query="king", analogy=("king", "man", "woman"))
     w.query = "kingg"                                                     # must not raise
     assert w.error is not None and "'kingg' is not in the vocabulary (10 words)" in w.error
     assert "close: king" in w.error
