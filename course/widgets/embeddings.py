@@ -98,7 +98,7 @@ class EmbeddingExplorer(Explorer):
                              layout=W.Layout(width="230px"))
         self._k = W.IntSlider(value=k, min=1, max=30, description="k", style=style, continuous_update=True)
         self._metric = W.ToggleButtons(options=list(METRICS), value=metric, description="metric",
-                                       style={"description_width": "70px", "button_width": "80px"})
+                                       style={"description_width": "70px", "button_width": "95px"})
         a, b, c = analogy
         box = W.Layout(width="120px")
         self._a = W.Text(value=a, description="a", style={"description_width": "15px"}, layout=box,
