@@ -15,6 +15,7 @@ Contents, in teaching order:
   (pure function), ``keep_probabilities`` (subsampling), ``noise_distribution``
   (unigram^0.75), ``skipgram_pairs`` (reduced window), ``train_sgns`` (the loop);
 - the count-based baseline: ``cooccurrence``, ``ppmi``, ``ppmi_svd``;
+- a picture: ``pca(X, k=2)``, the k-dimensional projection of a few words' vectors;
 - evaluation: ``read_similarity_pairs`` / ``evaluate_similarity`` (Spearman on
   WordSim-353, SimLex-999), ``read_analogies`` / ``evaluate_analogies`` (accuracy per
   section of Google's ``questions-words.txt``, on the questions whose four words are
@@ -33,7 +34,7 @@ __all__ = [
     "one_hot", "lookup", "build_corpus", "evaluation_file", "cosine_similarity", "KeyedVectors",
     "sigmoid", "sgns_loss_and_grad", "sgns_step", "keep_probabilities", "noise_distribution", "skipgram_pairs",
     "SGNSResult", "train_sgns", "cooccurrence", "ppmi", "truncated_svd", "ppmi_svd",
-    "read_similarity_pairs", "evaluate_similarity", "read_analogies", "evaluate_analogies",
+    "read_similarity_pairs", "evaluate_similarity", "read_analogies", "evaluate_analogies", "pca",
 ]
 
 
@@ -491,6 +492,29 @@ def ppmi_svd(corpus, vocab_size: int, dim: int = 100, window: int = 5, alpha: fl
     M = ppmi(cooccurrence(corpus, vocab_size, window), alpha)
     U, S, _ = truncated_svd(M, dim, seed=seed)
     return U * S ** power
+
+
+# ============================================================== a picture: PCA
+def pca(X, k: int = 2):
+    """Principal component analysis of the rows of X (N, D) -> ``(Z (N, k), components (k, D), mean (D,))``.
+
+    Centre the rows (``mean``), take the SVD ``X - mean = U S Vt``; the components are the
+    first k rows of Vt (unit directions of largest variance, largest first) and
+    ``Z = (X - mean) @ components.T`` the coordinates in them, as scikit-learn's ``PCA``.
+    The sign of each component is fixed so that its largest-magnitude coordinate is
+    positive (an SVD may return either sign), so the picture does not flip between calls.
+    Needs N >= 1 and k <= min(N, D); with fewer distinct rows the extra columns of Z are 0.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or not 1 <= k <= min(X.shape):
+        raise ValueError(f"pca: X must be (N, D) with k <= min(N, D); got X of shape {X.shape} "
+                         f"and k={k} (plot at least k words, or lower k)")
+    mean = X.mean(axis=0)
+    _, _, Vt = np.linalg.svd(X - mean, full_matrices=False)
+    comps = Vt[:k]
+    big = np.argmax(np.abs(comps), axis=1)
+    comps = comps * np.sign(comps[np.arange(k), big])[:, None]
+    return (X - mean) @ comps.T, comps, mean
 
 
 # ============================================================== evaluation

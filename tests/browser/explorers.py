@@ -421,12 +421,47 @@ def ngram_sampler_explorer(ex: ExplorerInPage):
     assert ex.error() == ""
 
 
+def embedding_explorer(ex: ExplorerInPage):
+    """Type a query and press Enter, switch the metric, type a word the vocabulary lacks:
+    the neighbour list and the canvas follow Python (a twin on ``default_vectors()``, the
+    PPMI + SVD recipe lecture 06 trains), the unknown word is reported in the red line."""
+    from course.widgets import EmbeddingExplorer
+
+    twin = EmbeddingExplorer()
+    first = ex.assert_pixels(twin._view.rgba(), what="first frame")
+
+    def type_query(word):
+        box = ex.root.locator(".course-query input")
+        box.fill(word)
+        box.press("Enter")
+
+    ex.step("query-january", lambda: type_query("january"))
+    twin.query = "january"
+    assert ex.text(".course-neighbours").split()[:4] == ["8", "nearest", "to", "january"]
+    listed = ex.text(".course-neighbours")
+    for word, _ in twin.neighbours:
+        assert word in listed, (word, listed)
+    jan = ex.assert_pixels(twin._view.rgba(), what="query january")
+    assert jan["sha"] != first["sha"], "a new query did not redraw the picture"
+
+    ex.step("euclidean", lambda: ex.root.locator(".course-metric button", has_text="euclidean").click())
+    twin.metric = "euclidean"
+    assert "(distance)" in ex.text(".course-neighbours")
+    ex.assert_pixels(twin._view.rgba(), what="euclidean")
+    assert ex.error() == ""
+
+    ex.step("unknown-word", lambda: type_query("januaryy"))
+    assert "'januaryy' is not in the vocabulary" in ex.error(), ex.error()
+    assert "no neighbours" in ex.text(".course-neighbours")
+
+
 INTERACTIONS = {
     "KernelExplorer": kernel_explorer,
     "ConvArithmeticExplorer": conv_arithmetic_explorer,
     "PoolingExplorer": pooling_explorer,
     "SGDExplorer": sgd_explorer,
     "NgramSamplerExplorer": ngram_sampler_explorer,
+    "EmbeddingExplorer": embedding_explorer,
 }
 
 

@@ -330,3 +330,32 @@ def test_truncated_svd_matches_numpy_svd_on_a_low_rank_matrix():
     S_np = np.linalg.svd(A, compute_uv=False)[:4]
     np.testing.assert_allclose(S, S_np, rtol=1e-8)
     np.testing.assert_allclose(np.abs(np.sum(U * np.linalg.svd(A)[0][:, :4], axis=0)), 1.0, atol=1e-6)
+
+
+# ------------------------------------------------------------------ pca (the explorer's picture)
+def test_pca_by_hand_points_on_a_line():
+    # four points on the line y = 2x in 3-D (z = 0): one direction carries all the variance
+    X = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [3.0, 6.0, 0.0]])
+    Z, comps, mean = E.pca(X, k=2)
+    np.testing.assert_allclose(mean, [1.5, 3.0, 0.0])
+    np.testing.assert_allclose(comps[0], np.array([1.0, 2.0, 0.0]) / math.sqrt(5), atol=1e-12)
+    np.testing.assert_allclose(Z[:, 0], (np.arange(4) - 1.5) * math.sqrt(5), atol=1e-12)
+    np.testing.assert_allclose(Z[:, 1], 0.0, atol=1e-12)
+
+
+def test_pca_matches_scikit_learn_up_to_sign():
+    from sklearn.decomposition import PCA
+
+    X = np.random.default_rng(3).standard_normal((9, 7)) * np.arange(1, 8)
+    Z, comps, _ = E.pca(X, k=3)
+    ref = PCA(n_components=3, svd_solver="full").fit(X)
+    signs = np.sign(np.sum(comps * ref.components_, axis=1))
+    np.testing.assert_allclose(comps, ref.components_ * signs[:, None], atol=1e-10)
+    np.testing.assert_allclose(Z, ref.transform(X) * signs, atol=1e-10)
+    # the sign rule: each component's largest coordinate is positive
+    assert np.all(comps[np.arange(3), np.argmax(np.abs(comps), axis=1)] > 0)
+
+
+def test_pca_refuses_more_components_than_points():
+    with pytest.raises(ValueError, match=r"k <= min\(N, D\).*\(1, 4\)"):
+        E.pca(np.ones((1, 4)), k=2)
