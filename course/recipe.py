@@ -216,13 +216,17 @@ class SGDPath(NamedTuple):
 
 
 def sgd_path(start=START, lr: float = 0.1, batch_size: int = 1, momentum: float = 0.0,
-             steps: int = 50, seed: int = 0, data=None) -> SGDPath:
+             steps: int = 50, seed: int = 0, data=None, lr_schedule=None) -> SGDPath:
     """Run (minibatch) SGD on J from ``start`` and record every theta it visits.
 
     start: (w, b). lr: the learning rate eta > 0. batch_size: 1 (SGD) .. N
     (full-batch gradient descent). momentum: mu in [0, 1). steps: number of updates.
     seed: the shuffling of the examples (the data set itself is ``data``, default
     ``make_data()``). Returns ``SGDPath(trajectory (steps + 1, 2), diverged)``.
+
+    lr_schedule: a decaying learning rate, as PyTorch's ``LambdaLR``: step t
+    (t = 0, 1, ...) uses eta_t = lr * lr_schedule(t); e.g.
+    ``lambda t: 1 / (1 + t / 20)``. None keeps eta_t = lr at every step.
     """
     x, y = _check_data(data)
     n = x.size
@@ -236,13 +240,22 @@ def sgd_path(start=START, lr: float = 0.1, batch_size: int = 1, momentum: float 
         raise ValueError(f"momentum must be in [0, 1), got {momentum}; 0.9 is the usual choice")
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise ValueError(f"lr_schedule must be a function of the step t giving the factor eta_t / eta_0, "
+                         f"e.g. lambda t: 1 / (1 + t / 20); got {lr_schedule!r}")
 
     batches = minibatches(n, int(batch_size), np.random.default_rng(seed))
     p = Parameter(theta)                       # theta = (w, b) as the optimizer's parameter
     optimizer = SGD([p], lr=lr, momentum=momentum)
     path = [theta]
     too_big = DIVERGENCE_FACTOR * max(objective(theta, (x, y)), 1.0)
-    for _ in range(int(steps)):
+    for t in range(int(steps)):
+        if lr_schedule is not None:
+            factor = float(lr_schedule(t))
+            if not (np.isfinite(factor) and factor >= 0):
+                raise ValueError(f"lr_schedule({t}) = {factor}: the factor eta_t / eta_0 must be a finite "
+                                 f"number >= 0")
+            optimizer.lr = lr * factor             # eta_t
         p.grad[...] = gradient(p.data, (x, y), next(batches))
         with np.errstate(over="ignore", invalid="ignore"):
             optimizer.step()                   # v <- mu v + g;  theta <- theta - eta v

@@ -5,7 +5,8 @@
 - ``sample_image("checkerboard" | "step" | "circle")``: generated test patterns
   whose filtered outputs can be predicted by hand.
 - ``digits()``: scikit-learn's bundled 8x8 handwritten digits, (N, 1, 8, 8) in
-  [0, 1] with int64 labels and a fixed, seeded, stratified train/test split.
+  [0, 1] with int64 labels and a fixed, seeded, stratified train/test split
+  (plus a validation set with ``val_size=``).
 
 Every image is a float64 array with values in [0, 1]:
 (H, W) when ``gray=True``, (H, W, 3) otherwise.
