@@ -134,7 +134,7 @@ def single_out(got, expected, mistakes: Iterable[Mistake], rtol: float, atol: fl
 
 # --------------------------------------------------------------------- calling
 def call(fn: Callable, *args, name: str | None = None, case: str = "",
-         allow: Iterable = (), forbid: Iterable = (), harness: bool = False, **kwargs):
+         allow: Iterable = (), forbid: Iterable = (), harness: bool = False, watch: bool = True, **kwargs):
     """``fn(*args, **kwargs)``, turning every way it can go wrong into a CheckFailure.
 
     While ``fn`` runs, a call into any module of ``WATCHED`` (the ``course``
@@ -142,7 +142,8 @@ def call(fn: Callable, *args, name: str | None = None, case: str = "",
     functions or classes the exercise hands the student (``pad2d``,
     ``course.nn.module``'s ``save_for_backward`` ...).  What an allowed function
     calls inside the package is its own business; what it calls back into the
-    student's code is watched again.  ``forbid`` is refused even inside allowed
+    student's code is watched again (``watch=False``: not at all; for long runs
+    guarded by :class:`tripwires`).  ``forbid`` is refused even inside allowed
     code (a reference ``backward`` reached through ``gradcheck``).
     ``harness=True``: ``fn`` is the checker's own glue (a lambda around the
     student's method), not the student's answer.  The watcher follows the
@@ -155,7 +156,8 @@ def call(fn: Callable, *args, name: str | None = None, case: str = "",
                            f"run the cell that defines it first")
     args = tuple(_copy(a) for a in args)         # the student may not change our inputs
     kwargs = {k: _copy(v) for k, v in kwargs.items()}
-    watcher = _CallWatcher(WATCHED, allow, forbid, opaque=harness)
+    watcher = _CallWatcher(WATCHED if watch else (), allow, forbid, opaque=harness)
+    watcher.active = watch
     if not harness:
         code = getattr(getattr(fn, "__func__", fn), "__code__", None)
         if code is not None and watcher.kind(code) in ("watched", "forbid"):
@@ -165,8 +167,12 @@ def call(fn: Callable, *args, name: str | None = None, case: str = "",
     try:
         with watcher:
             result = fn(*args, **kwargs)
-    except NotImplementedError:
+    except NotImplementedError as exc:
         _refuse_delegation(watcher, name, case)
+        helper = _failing_helper(exc, fn)
+        if helper:
+            raise CheckFailure(f"{name}: fails because your {helper} is not implemented yet (its stub still "
+                               f"raises NotImplementedError): write {helper} first{_case(case)}") from None
         raise CheckFailure(f"{name}: not implemented yet (the stub still raises NotImplementedError)"
                            f"{_case(case)}") from None
     except RecursionError:
@@ -270,6 +276,7 @@ class _CallWatcher:
         self.allowed_names = ", ".join(names)
         self.calls: list[str] = []
         self._kinds: dict = {}
+        self._ckinds: dict = {}
         self._stack: list = []
         self._opaque = self._start = opaque
         self._old = None
@@ -319,8 +326,18 @@ class _CallWatcher:
         return self.forbid_codes.get(code) or self.allow_codes.get(code) or _qualname(frame)
 
     def _profile(self, frame, event, arg):
+        if event == "c_call":
+            if not self._opaque:
+                bad = self._ckinds.get(arg)
+                if bad is None:
+                    module = getattr(arg, "__module__", None) or ""
+                    bad = self._ckinds[arg] = bool(module.startswith(self.watched_prefixes)
+                                                   and not module.startswith(self.allow_prefixes or ("\0",)))
+                if bad:
+                    self.calls.append(f"{getattr(arg, '__module__', '?')}.{getattr(arg, '__name__', '?')}")
+            return
         if event == "call":
-            k = self.kind(frame.f_code)
+            k = self._kinds.get(frame.f_code) or self.kind(frame.f_code)
             if self._opaque:
                 if k == "forbid":
                     self.calls.append(self._name(frame))
@@ -338,15 +355,12 @@ class _CallWatcher:
             if self._stack and self._stack[-1] is frame:
                 self._stack.pop()
                 self._opaque = not self._opaque
-        elif event == "c_call" and not self._opaque:
-            module = getattr(arg, "__module__", None) or ""
-            if module.startswith(self.watched_prefixes) and not module.startswith(self.allow_prefixes or ("\0",)):
-                self.calls.append(f"{module}.{getattr(arg, '__name__', '?')}")
 
     def __enter__(self):
         self._old = sys.getprofile()
         self._stack, self._opaque = [], self._start
-        sys.setprofile(self._profile)
+        if getattr(self, "active", True):
+            sys.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc):
@@ -576,8 +590,80 @@ def expect_vectorized(fn, *, name: str, variants: dict, allowed: str = "the kern
                 f"{name}: not vectorized: a Python loop runs over {axis} ({a} lines of your Python ran on "
                 f"the small case, {b} on the larger one). Python runs each loop step one at a time while "
                 f"NumPy does a whole array in compiled code, so a real batch becomes 100x-1000x slower "
-                f"(lecture 2, 'Vectorize'): loop at most over {allowed}, and let array operations do N, "
+                f"(lecture 1, section 3): loop at most over {allowed}, and let array operations do N, "
                 f"the channels/filters and the pixels\n"
                 f"  case: same call with {axis} made larger")
 
 
+
+
+# ---------------------------------------------------------------- tripwires
+TRIPWIRE = "course-tripwire: "
+
+
+class tripwires:
+    """Context manager: the given functions (and every function of the given classes and modules)
+    raise ``RuntimeError("course-tripwire: <name>")`` while it is active, however they were imported.
+
+    For long runs (training a network for seconds) where following every call (:func:`call`)
+    would double the time: the function objects keep their identity, only their code is swapped
+    for a raise, and restored on exit.  :func:`tripped` reads the name back from the failure.
+    """
+
+    def __init__(self, items: Iterable):
+        self.functions = []
+        seen = set()
+        for item in items:
+            for fn in _functions_of(item):
+                if id(fn) not in seen and not fn.__code__.co_freevars:
+                    seen.add(id(fn))
+                    self.functions.append(fn)
+        self._saved: list = []
+
+    def __enter__(self):
+        for fn in self.functions:
+            name = f"{_public(fn.__module__)}.{fn.__qualname__}"
+            scope: dict = {}
+            exec(f"def _trip(*args, **kwargs):\n    raise RuntimeError({TRIPWIRE + name!r})", scope)  # noqa: S102
+            self._saved.append((fn, fn.__code__))
+            fn.__code__ = scope["_trip"].__code__
+        return self
+
+    def __exit__(self, *exc):
+        for fn, code in self._saved:
+            fn.__code__ = code
+        self._saved = []
+        return False
+
+
+def _functions_of(item):
+    import types
+
+    if isinstance(item, str):
+        module = sys.modules.get(item)
+        if module is None:
+            return
+        for value in vars(module).values():
+            if isinstance(value, types.FunctionType) and value.__module__ == item:
+                yield value
+            elif isinstance(value, type) and value.__module__ == item:
+                yield from _functions_of(value)
+    elif isinstance(item, type):
+        for value in vars(item).values():
+            value = getattr(value, "__func__", value)
+            if isinstance(value, types.FunctionType) and value.__qualname__.startswith(item.__qualname__ + "."):
+                yield value      # defined in the class (not a helper it holds, such as pool.max_pool2d)
+    else:
+        fn = getattr(item, "__func__", item)
+        if isinstance(fn, types.FunctionType):
+            yield fn
+
+
+def tripped(failure: BaseException) -> str | None:
+    """The name of the tripwire that made this failure, if one did."""
+    cause = failure
+    while cause is not None:
+        if isinstance(cause, RuntimeError) and str(cause).startswith(TRIPWIRE):
+            return str(cause)[len(TRIPWIRE):]
+        cause = cause.__cause__
+    return None
