@@ -95,7 +95,7 @@ def test_release_hides_solutions_and_hidden_tests(graded):
                    "argmax(axis=2)", "Without padding every 3x3"):
         assert secret not in text, secret
     nb = nbformat.reads(text, as_version=4)
-    assert sum("raise NotImplementedError()" in c.source for c in nb.cells if c.cell_type == "code") == 7
+    assert sum("raise NotImplementedError()" in c.source for c in nb.cells if c.cell_type == "code") == 6
     assert "YOUR ANSWER HERE" in text
 
 
