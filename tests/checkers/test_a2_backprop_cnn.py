@@ -301,7 +301,8 @@ def test_training_checks_the_layers_the_budget_and_the_accuracy(sol):
         time.sleep(0.3)
         return sol["make_cnn"](seed)
 
-    assert "uses course.nn.Conv2d" in _first_line(a2.check_cnn, reference_layers, classes=classes)
+    refused = _first_line(a2.check_cnn, reference_layers, classes=classes)   # the watcher sees it at once
+    assert "course.nn.Conv2d" in refused and "no points for delegating" in refused
     assert "test accuracy below 95%" in _first_line(a2.check_training, untrained, classes=classes)
     assert "training took too long" in _first_line(a2.check_training, slow, classes=classes, budget_s=0.1)
 
