@@ -36,7 +36,7 @@ Import a topic module directly: ``from course import conv``.
 __version__ = "0.1.0"
 
 
-def check(path=None, timeout=60):
+def check(path=None, timeout=60, verbose=False):
     """Run a notebook's tests in a fresh kernel and print a score table.
 
     In a notebook's last cell, ``course.check()`` checks that notebook as saved
@@ -45,4 +45,4 @@ def check(path=None, timeout=60):
     """
     from course.selfcheck import check as _check
 
-    return _check(path, timeout=timeout)
+    return _check(path, timeout=timeout, verbose=verbose)

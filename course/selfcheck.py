@@ -7,9 +7,17 @@ crash cannot hang it), then scores every test cell the way nbgrader does
 (``nbgrader.utils.determine_grade``: full points unless the cell raised).
 
 From inside a notebook, the last cell runs ``course.check()``: it finds the
-notebook's own file (``JPY_SESSION_NAME``, set by Jupyter for the kernel, or
-VS Code's ``__vsc_ipynb_file__``), and checks the *saved* version, so save first.
-Pass the path explicitly where that fails: ``course.check("a1_convolution.ipynb")``.
+notebook's own file (``JPY_SESSION_NAME``, set by Jupyter for the kernel; VS
+Code's ``__vsc_ipynb_file__``; else the kernel's connection file names its
+kernel id, and the running Jupyter servers' ``/api/sessions`` say which notebook
+that kernel belongs to; else the only notebook in the working folder), and
+checks the *saved* version, so save first.  Where all of that fails (a kernel
+started by hand, headless) it says so and how: ``course.check("a1_convolution.ipynb")``.
+
+The table shows the whole first line of each failure (the diagnosis);
+``course check --verbose`` (``course.check(verbose=True)``) adds, under the
+table, each failure in full: the case, the expected and the got, with the part
+of the array around the largest error.
 ``course.check()`` does nothing while nbgrader or ``course check`` itself runs the
 notebook (``NBGRADER_EXECUTION`` / ``COURSE_CHECK_RUNNING`` are set), so it never recurses.
 """
@@ -30,6 +38,7 @@ class TestResult:
     points: float
     score: float | None          # None: graded by hand
     message: str = ""            # first line of the failure
+    detail: str = ""             # the whole failure: case, expected, got
 
     @property
     def status(self) -> str:
@@ -60,19 +69,26 @@ class CheckReport:
     def passed(self) -> bool:
         return all(r.status != "FAIL" for r in self.results)
 
-    def table(self) -> str:
+    def table(self, verbose: bool = False) -> str:
         rows = [(r.name, _num(r.points), r.status, r.message) for r in self.results]
         head = ("test", "points", "result", "message")
         w0 = max([len(head[0])] + [len(r[0]) for r in rows])
         line = lambda a, b, c, d: f"{a:<{w0}}  {b:>6}  {c:<6}  {d}".rstrip()  # noqa: E731
         out = [line(*head), "-" * (w0 + 24)]
-        out += [line(n, p, s, _clip(m, 90)) for n, p, s, m in rows]
+        out += [line(n, p, s, m) for n, p, s, m in rows]      # the whole first line: it is the diagnosis
         out.append("-" * (w0 + 24))
         total = f"{_num(self.score)} / {_num(self.max_auto)}"
         extra = f"   (+ {_num(self.max_manual)} graded by hand)" if self.max_manual else ""
         out.append(line("total", "", "", total + extra))
         for f in self.flags:
             out.append(f"warning: {f['cell']}: {f['detail']}")
+        if verbose:
+            for r in self.results:
+                if r.status == "FAIL" and r.detail:
+                    out += ["", f"--- {r.name} ---", r.detail]
+        elif any(r.status == "FAIL" for r in self.results):
+            out.append("(for the case, the expected and your answer: course check --verbose NB.ipynb, "
+                       "or course.check(verbose=True))")
         return "\n".join(out)
 
 
@@ -80,8 +96,18 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+def failure_detail(cell) -> str:
+    """The whole failure of a test cell: a CheckFailure's message, or the last lines of any other error."""
+    import re
+
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            text = (out.get("evalue") or "").strip()
+            if out.ename == "CheckFailure":
+                return text
+            tb = "\n".join(re.sub(r"\x1b\[[0-9;]*m", "", t) for t in out.get("traceback", [])[-3:])
+            return f"{out.ename}: {text}\n{tb}".strip()
+    return ""
 
 
 def run_checks(path: str | os.PathLike, timeout: int = 60) -> CheckReport:
@@ -109,7 +135,7 @@ def run_checks(path: str | os.PathLike, timeout: int = 60) -> CheckReport:
             report.results.append(TestResult(name, points, None, "graded by hand"))
             continue
         score, _ = utils.determine_grade(cell)
-        report.results.append(TestResult(name, points, float(score or 0), failure_line(cell)))
+        report.results.append(TestResult(name, points, float(score or 0), failure_line(cell), failure_detail(cell)))
     return report
 
 
@@ -139,26 +165,91 @@ def current_notebook() -> Path | None:
         pass
     candidates.append(os.environ.get("JPY_SESSION_NAME"))
     for cand in filter(None, candidates):
-        p = Path(cand)
-        for option in (p, Path.cwd() / p, Path.cwd() / p.name):
-            if option.suffix == ".ipynb" and option.is_file():
-                return option.resolve()
+        found = _existing(cand)
+        if found:
+            return found
+    kernel = kernel_id()
+    if kernel:
+        found = _existing(notebook_of_kernel(kernel, running_servers()) or "")
+        if found:
+            return found
+    alone = sorted(Path.cwd().glob("*.ipynb"))
+    if len(alone) == 1:
+        return alone[0].resolve()
     return None
 
 
-def check(path: str | os.PathLike | None = None, timeout: int = 60) -> CheckReport | None:
+def _existing(cand) -> Path | None:
+    if not cand:
+        return None
+    p = Path(cand)
+    for option in (p, Path.cwd() / p, Path.cwd() / p.name):
+        if option.suffix == ".ipynb" and option.is_file():
+            return option.resolve()
+    return None
+
+
+def kernel_id() -> str | None:
+    """This kernel's id, from its connection file (``.../kernel-<id>.json``), or None outside a kernel."""
+    try:
+        from ipykernel import get_connection_file
+
+        name = Path(get_connection_file()).stem
+    except Exception:  # not in a kernel
+        return None
+    return name[len("kernel-"):] if name.startswith("kernel-") else name
+
+
+def running_servers() -> list[dict]:
+    """The Jupyter servers running on this machine (their url, token, root_dir), newest API first."""
+    for module in ("jupyter_server.serverapp", "notebook.notebookapp"):
+        try:
+            mod = __import__(module, fromlist=["list_running_servers"])
+            return list(mod.list_running_servers())
+        except Exception:
+            continue
+    return []
+
+
+def notebook_of_kernel(kernel: str, servers: list[dict], timeout: float = 2.0) -> str | None:
+    """Ask each server's ``/api/sessions`` which notebook runs ``kernel``; its path on disk, or None."""
+    import json
+    import urllib.request
+
+    for server in servers:
+        url = server.get("url", "").rstrip("/") + "/api/sessions"
+        token = server.get("token") or ""
+        request = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                sessions = json.load(response)
+        except Exception:  # unreachable, forbidden, not JSON: try the next one
+            continue
+        for session in sessions:
+            if (session.get("kernel") or {}).get("id") == kernel:
+                path = session.get("path") or (session.get("notebook") or {}).get("path")
+                root = server.get("root_dir") or server.get("notebook_dir") or ""
+                return str(Path(root) / path) if path else None
+    return None
+
+
+def check(path: str | os.PathLike | None = None, timeout: int = 60, verbose: bool = False) -> CheckReport | None:
     """Run the tests of a notebook (default: the current one, as saved) and print the table."""
     if os.environ.get(ENV_RUNNING) or os.environ.get("NBGRADER_EXECUTION"):
         print("course.check(): skipped (the notebook is being checked or graded)")
         return None
     path = Path(path) if path is not None else current_notebook()
     if path is None:
-        print("course.check(): cannot tell which notebook this is; "
-              "pass its file name: course.check('a1_convolution.ipynb')")
+        kernel = kernel_id()
+        print("course.check(): cannot tell which notebook this kernel runs: Jupyter did not set "
+              "JPY_SESSION_NAME, " + (f"no running Jupyter server answered for kernel {kernel} "
+                                      f"(`jupyter server list` shows them)" if kernel else "this is not a Jupyter kernel")
+              + f", and the folder {Path.cwd()} holds no single notebook. Pass the file name, as saved on disk: "
+              "course.check('a1_convolution.ipynb'), or from a terminal: course check a1_convolution.ipynb")
         return None
     print(f"Checking {path.name} as saved on disk (save first!) in a fresh kernel ...", flush=True)
     report = run_checks(path, timeout=timeout)
-    print(report.table())
+    print(report.table(verbose=verbose))
     return report
 
 
@@ -166,6 +257,8 @@ def check(path: str | os.PathLike | None = None, timeout: int = 60) -> CheckRepo
 def add_arguments(parser) -> None:
     parser.add_argument("notebook", help="the .ipynb file to check")
     parser.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="under the table, each failure in full: the case, expected and got")
 
 
 def main(args) -> int:
@@ -179,5 +272,5 @@ def main(args) -> int:
         print(f"course check: cannot run {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(f"{path}")
-    print(report.table())
+    print(report.table(verbose=args.verbose))
     return 0 if report.passed else 1

@@ -33,13 +33,14 @@ import numpy as np
 from course import conv, nn, pool, train
 from course._validate import as_pair
 from course.checkers import core as checks
-from course.checkers.wrong_answers import loop_max_pool2d_backward
+from course.checkers.a1_convolution import check_max_pool2d_backward as _check_max_pool2d_backward
 from course.checkers.core import CheckFailure, Mistake, describe, expect_close
+from course.checkers.layers import run_twice, set_params, torch_twice
 
 __all__ = [
     "CheckFailure", "random_case_rng", "random_expression", "check_value_op", "check_value_graph",
     "check_gradcheck", "check_linear", "check_relu", "check_softmax_cross_entropy", "check_conv2d",
-    "check_maxpool2d", "check_sgd_step", "check_cnn", "check_training",
+    "check_max_pool2d_backward", "check_maxpool2d", "check_sgd_step", "check_cnn", "check_training",
 ]
 
 
@@ -49,29 +50,45 @@ def random_case_rng(seed: int) -> np.random.Generator:
 
 
 # =================================================================== delegation
-# What each graded piece may not call: the course's reference for the same
-# computation.  PyTorch is refused everywhere.
+# While a student's function runs, any call into the course package or PyTorch
+# is refused (course.checkers.core.call), except what each exercise hands the
+# student (ALLOW).  FORBID: the course's reference for the same computation,
+# refused even when reached through allowed code (gradcheck, Sequential).
+MODULE = ("course.nn.module",)                       # Module and Parameter: save_for_backward, pop_saved, ...
+FORWARD_HELPERS = (conv.conv2d, conv.pad2d, conv.im2col, conv.output_size, pool.max_pool2d)
+ALLOW = {
+    "value": (),
+    "linear": MODULE + FORWARD_HELPERS,
+    "relu": MODULE + FORWARD_HELPERS,
+    "softmax": MODULE + FORWARD_HELPERS,
+    "conv": MODULE + FORWARD_HELPERS,
+    "pool_fn": (conv.pad2d, conv.output_size),
+    "pool": MODULE + FORWARD_HELPERS,
+    "sgd": ("course.nn",),                           # the model and loss it is handed are course.nn objects
+    "training": MODULE + FORWARD_HELPERS + (nn.Sequential, nn.Flatten, train.evaluate, train.predict),
+}
 FORBID = {
     "value": ("course.autodiff",),
     "linear": (nn.Linear.backward,),
     "relu": (nn.ReLU.forward, nn.ReLU.backward),
     "softmax": (nn.SoftmaxCrossEntropy.forward, nn.SoftmaxCrossEntropy.backward),
     "conv": (nn.Conv2d.backward, conv.conv2d_backward, conv.col2im),
+    "pool_fn": (pool.max_pool2d_backward,),
     "pool": (nn.MaxPool2d.backward, pool.max_pool2d_backward),
     "sgd": ("course.optim", train.fit),
 }
 FORBID["training"] = tuple(f for group in FORBID.values() for f in group)
-ALWAYS = ("torch",)
 
 
-def call(fn: Callable, *args, name: str, case: str = "", forbid: Iterable = (), **kwargs):
-    """``checks.call`` (every failure becomes a CheckFailure) refusing ``forbid`` and PyTorch.
+def call(fn: Callable, *args, name: str, case: str = "", group: str = "training", harness: bool = False,
+         **kwargs):
+    """``checks.call`` (every failure becomes a CheckFailure) with the allow- and forbid-lists of ``group``.
 
-    ``forbid``: functions (refused by identity, however they were imported or
-    subclassed) and module names (every function in them).
+    ``harness=True``: ``fn`` is the checker's own glue around the student's code.
     """
     try:
-        return checks.call(fn, *args, name=name, case=case, forbid=tuple(forbid) + ALWAYS, **kwargs)
+        return checks.call(fn, *args, name=name, case=case, allow=ALLOW[group], forbid=FORBID[group],
+                           harness=harness, **kwargs)
     except CheckFailure as failure:
         raise _shape_hint(failure, name, case) from failure.__cause__
 
@@ -127,8 +144,8 @@ def check_value_op(Value, op: str, x: float, y: float | None = None, out_grad: f
     case = (f"out = {expr} with a = Value({x:g})" + (f", b = Value({y:g})" if op == "mul" and not same_node else "")
             + f"; grads before = {grad_before:g}; out.grad = {out_grad:g}; then out._backward()")
     name = f"Value.{method}"
-    out = call(lambda: {"mul": lambda: a * b, "tanh": a.tanh, "exp": a.exp}[op](), name=name, case=case,
-               forbid=FORBID["value"])
+    out = call(lambda: {"mul": lambda: a * b, "tanh": a.tanh, "exp": a.exp}[op](), name=name, case=case, harness=True,
+               group="value")
     if not isinstance(out, Value):
         raise CheckFailure(f"{name}: returned {type(out).__name__}, expected a Value (return out){_case(case)}")
     want_data = {"mul": x * (x if same_node else y or 0.0), "tanh": math.tanh(x), "exp": math.exp(x)}[op]
@@ -136,7 +153,7 @@ def check_value_op(Value, op: str, x: float, y: float | None = None, out_grad: f
         raise CheckFailure(f"{name}: wrong forward value out.data (the forward was given: did you change it?)"
                            f"{_case(case)}\n  expected {want_data!r}, got {out.data!r}")
     out.grad = out_grad
-    call(out._backward, name=f"{name} backward", case=case, forbid=FORBID["value"])
+    call(out._backward, name=f"{name} backward", case=case, group="value")
 
     # expected: torch autograd of the same operation, plus what was there before
     ta = _t(x, grad=True)
@@ -247,10 +264,10 @@ def check_value_graph(Value, expression: str, **inputs: float):
     case = f"out = {expression} with " + ", ".join(f"{k} = Value({v:g})" for k, v in inputs.items()) + \
         "; out.backward()"
     values = {k: Value(v) for k, v in inputs.items()}
-    out = call(lambda: f(**values), name="Value", case=case, forbid=FORBID["value"])
+    out = call(lambda: f(**values), name="Value", case=case, group="value", harness=True)
     if not isinstance(out, Value):
         raise CheckFailure(f"Value: the formula gave a {type(out).__name__}, expected a Value{_case(case)}")
-    call(out.backward, name="Value.backward", case=case, forbid=FORBID["value"])
+    call(out.backward, name="Value.backward", case=case, group="value")
     tvals = {k: _t(v, grad=True) for k, v in inputs.items()}
     tout = f(**tvals)
     tout.backward()
@@ -276,7 +293,8 @@ def check_gradcheck(module, inputs, name: str | None = None, tol: float = 1e-6, 
     case = f"gradcheck({name}, inputs {shapes})"
     group = forbid or {"Linear": "linear", "ReLU": "relu", "SoftmaxCrossEntropy": "softmax",
                        "Conv2d": "conv", "MaxPool2d": "pool"}.get(type(module).__name__, "training")
-    report = call(nn.gradcheck, module, inputs, name=f"{name}.backward", case=case, forbid=FORBID[group])
+    report = call(nn.gradcheck, module, inputs, name=f"{name}.backward", case=case, group=group,
+                  harness=True)
     bad = {k: v for k, v in report.items() if not v < tol}
     if bad:
         worst = max(bad, key=bad.get)
@@ -287,19 +305,6 @@ def check_gradcheck(module, inputs, name: str | None = None, tol: float = 1e-6, 
 
 
 # ============================================================ layers: helpers
-def _set_param(layer, attr: str, value: np.ndarray, cls: str):
-    p = getattr(layer, attr, None)
-    if not isinstance(p, nn.Parameter) or p.data.shape != value.shape:
-        raise CheckFailure(f"{cls}: expected a Parameter `{attr}` of shape {value.shape}, found "
-                           f"{p!r}; keep the given __init__")
-    p.data[...] = value
-    p.grad[...] = 0
-
-
-def _grad_of(layer, attr: str) -> np.ndarray:
-    return getattr(layer, attr).grad.copy()
-
-
 def _new(cls, *args, name: str, **kwargs):
     try:
         return cls(*args, **kwargs)
@@ -307,6 +312,11 @@ def _new(cls, *args, name: str, **kwargs):
         raise CheckFailure(f"{name}: not implemented yet (the stub still raises NotImplementedError)") from None
     except Exception as exc:
         raise CheckFailure(f"{name}: creating {cls.__name__}(...) raised {type(exc).__name__}: {exc}") from exc
+
+
+def _guarded(group: str):
+    """The guarded call run_twice uses: delegation refused with ``group``'s lists."""
+    return lambda fn, *args, name, case: call(fn, *args, name=name, case=case, group=group)
 
 
 def _check_forward(name, got, want, case):
@@ -338,27 +348,17 @@ def check_linear(Linear, n: int = 4, in_features: int = 3, out_features: int = 5
         xs.append(rng.standard_normal((n, in_features)))
         gs.append(rng.standard_normal((n, out_features)))
     layer = _new(Linear, in_features, out_features, rng=seed, name="Linear")
-    _set_param(layer, "weight", W, "Linear")
-    _set_param(layer, "bias", b, "Linear")
     case = f"Linear({in_features}, {out_features}), x {describe(xs[0])}, grad_output {describe(gs[0])}"
     if twice:
         case += "; two forwards (x1, x2), then backward(g2), backward(g1)"
-    for xi in xs:
-        y = call(layer.forward, xi, name="Linear.forward", case=case, forbid=FORBID["linear"])
-        _check_forward("Linear", y, xi @ W.T + b, case)
-    grads_x = [call(layer.backward, gi, name="Linear.backward", case=case, forbid=FORBID["linear"])
-               for gi in reversed(gs)][::-1]
-
-    # torch: one forward/backward per (x, g); parameter .grad accumulates, as in course.nn
-    torch = _torch()
-    tw, tb = _t(W, grad=True), _t(b, grad=True)
-    want_x = []
-    for xi, gi in zip(xs, gs):
-        tx = _t(xi, grad=True)
-        torch.nn.functional.linear(tx, tw, tb).backward(_t(gi))
-        want_x.append(tx.grad.numpy())
-    want_w = np.asarray((expected or {}).get("weight.grad", tw.grad.numpy()), dtype=float)
-    want_b = np.asarray((expected or {}).get("bias.grad", tb.grad.numpy()), dtype=float)
+    params = {"weight": W, "bias": b}
+    run = run_twice(layer, xs, gs, params=params, call=_guarded("linear"), name="Linear", case=case,
+                    check_forward=lambda i, y: _check_forward("Linear", y, xs[i] @ W.T + b, case))
+    grads_x = run.grads_x
+    ref = torch_twice(lambda x, weight, bias: _torch().nn.functional.linear(x, weight, bias), xs, gs, params)
+    want_x = ref.grads_x
+    want_w = np.asarray((expected or {}).get("weight.grad", ref.param_grads["weight"]), dtype=float)
+    want_b = np.asarray((expected or {}).get("bias.grad", ref.param_grads["bias"]), dtype=float)
     if expected and "grad_x" in expected:
         want_x = [np.asarray(expected["grad_x"], float)]
 
@@ -401,9 +401,9 @@ def check_linear(Linear, n: int = 4, in_features: int = 3, out_features: int = 5
         w_mistakes.insert(1, Mistake("both backwards used the input of the LAST forward: get x from "
                                      "self.pop_saved() (one cache per forward, last in first out)",
                                      value=sum_w(gs[0], xs[1]) + sum_w(gs[1], xs[1])))
-    expect_close(_grad_of(layer, "weight"), want_w, name="Linear.backward (weight.grad)", case=case,
+    expect_close(run.param_grads["weight"], want_w, name="Linear.backward (weight.grad)", case=case,
                  mistakes=w_mistakes, what="gradient")
-    expect_close(_grad_of(layer, "bias"), want_b, name="Linear.backward (bias.grad)", case=case,
+    expect_close(run.param_grads["bias"], want_b, name="Linear.backward (bias.grad)", case=case,
                  mistakes=b_mistakes, what="gradient")
 
 
@@ -419,23 +419,28 @@ def check_relu(ReLU, x, grad_output=None, seed: int = 0, twice: bool = False, ex
         gs.append(rng.standard_normal(x.shape))
     layer = _new(ReLU, name="ReLU")
     case = f"x {describe(x)}" + ("; two forwards (x1, x2), then backward(g2), backward(g1)" if twice else "")
-    for xi in xs:
-        mine = xi.copy()
-        y = call(lambda mine=mine: layer.forward(mine), name="ReLU.forward", case=case, forbid=FORBID["relu"])
+
+    def guarded(fn, xi, name, case):
+        if not name.endswith(".forward"):
+            return call(fn, xi, name=name, case=case, group="relu")
+        mine = xi.copy()                         # the student's forward gets OUR array: in-place changes show
+        y = call(lambda: fn(mine), name=name, case=case, group="relu", harness=True)
         if not np.array_equal(mine, xi):
             raise CheckFailure(f"ReLU.forward: changed its input x in place (x[x < 0] = 0 or similar): the caller "
-                               f"still needs x; return a new array (np.maximum(x, 0) or x * mask){_case(case)}")
+                               f"still needs x; return a new array{_case(case)}")
+        return y
+
+    def check_forward(i, y):
+        xi = xs[i]
         expect_close(y, np.maximum(xi, 0), name="ReLU.forward", case=case, mistakes=[
             Mistake("returned the mask, not the values: forward returns max(x, 0)", value=(xi > 0).astype(float)),
             Mistake("kept the negative values: ReLU zeroes them, max(x, 0)", value=np.abs(xi)),
         ])
-    got = [call(layer.backward, gi, name="ReLU.backward", case=case, forbid=FORBID["relu"])
-           for gi in reversed(gs)][::-1]
-    torch = _torch()
+    run = run_twice(layer, xs, gs, call=guarded, name="ReLU", case=case, check_forward=check_forward)
+    got = run.grads_x
+    ref = torch_twice(lambda t: _torch().relu(t), xs, gs)
     for i, (xi, gi) in enumerate(zip(xs, gs)):
-        tx = _t(xi, grad=True)
-        torch.relu(tx).backward(_t(gi))
-        want = np.asarray(expected_grad, float) if expected_grad is not None and i == 0 else tx.grad.numpy()
+        want = np.asarray(expected_grad, float) if expected_grad is not None and i == 0 else ref.grads_x[i]
         mistakes = [
             Mistake("the gradient at x == 0 must be 0 (PyTorch's convention): the mask is x > 0, not x >= 0",
                     value=gi * (xi >= 0)),
@@ -467,7 +472,7 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy, logits, targets, grad_outpu
         ("..." if n > 8 else "") + (f", backward({grad_output:g})" if grad_output is not None else "")
     loss_fn = _new(SoftmaxCrossEntropy, name="SoftmaxCrossEntropy")
     value = call(loss_fn.forward, logits, targets, name="SoftmaxCrossEntropy.forward", case=case,
-                 forbid=FORBID["softmax"])
+                 group="softmax")
     torch = _torch()
     tl = _t(logits, grad=True)
     tloss = torch.nn.functional.cross_entropy(tl, torch.from_numpy(targets))
@@ -500,7 +505,7 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy, logits, targets, grad_outpu
                            f"  expected {want:.8g}, got {loss:.8g}")
 
     args = () if grad_output is None else (grad_output,)
-    got = call(loss_fn.backward, *args, name="SoftmaxCrossEntropy.backward", case=case, forbid=FORBID["softmax"])
+    got = call(loss_fn.backward, *args, name="SoftmaxCrossEntropy.backward", case=case, group="softmax")
     if isinstance(got, np.ndarray) and got.shape == want_g.shape and not np.all(np.isfinite(got)):
         raise CheckFailure(_overflow("SoftmaxCrossEntropy.backward", "the gradient has nan/inf entries",
                                      logits, case, None))
@@ -553,8 +558,6 @@ def check_conv2d(Conv2d, x_shape=(2, 3, 6, 5), out_channels: int = 4, kernel_siz
     f = W.shape[0]
     b = np.asarray(bias, float) if bias is not None else rng.standard_normal(f)
     layer = _new(Conv2d, c, f, (kh, kw), stride=stride, padding=padding, rng=seed, name="Conv2d")
-    _set_param(layer, "weight", W, "Conv2d")
-    _set_param(layer, "bias", b, "Conv2d")
     torch = _torch()
     F = torch.nn.functional
     s, p = as_pair(stride, "stride"), as_pair(padding, "padding")
@@ -565,19 +568,19 @@ def check_conv2d(Conv2d, x_shape=(2, 3, 6, 5), out_channels: int = 4, kernel_siz
         gs.append(rng.standard_normal(y_want.shape))
     case = (f"Conv2d({c}, {f}, kernel_size={(kh, kw)}, stride={stride}, padding={padding}), x {describe(x)}, "
             f"grad_output {describe(gs[0])}" + ("; two forwards, then backward(g2), backward(g1)" if twice else ""))
-    for xi in xs:
-        y = call(layer.forward, xi, name="Conv2d.forward", case=case, forbid=FORBID["conv"])
-        _check_forward("Conv2d", y, F.conv2d(_t(xi), _t(W), _t(b), stride=s, padding=p).numpy(), case)
-    got_x = [call(layer.backward, gi, name="Conv2d.backward", case=case, forbid=FORBID["conv"])
-             for gi in reversed(gs)][::-1]
+    params = {"weight": W, "bias": b}
+    torch_conv = lambda t, weight, bias: F.conv2d(t, weight, bias, stride=s, padding=p)  # noqa: E731
+    ref = torch_twice(torch_conv, xs, gs, params)
+    run = run_twice(layer, xs, gs, params=params, call=_guarded("conv"), name="Conv2d", case=case,
+                    check_forward=lambda i, y: _check_forward("Conv2d", y, ref.outputs[i], case))
+    got_x = run.grads_x
 
     def grads(xi, gi, Wi=W):
-        tx, tw, tb = _t(xi, grad=True), _t(Wi, grad=True), _t(b, grad=True)
-        F.conv2d(tx, tw, tb, stride=s, padding=p).backward(_t(gi))
-        return tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+        one = torch_twice(torch_conv, [xi], [gi], {"weight": Wi, "bias": b})
+        return one.grads_x[0], one.param_grads["weight"], one.param_grads["bias"]
 
-    per = [grads(xi, gi) for xi, gi in zip(xs, gs)]
-    want_w, want_b = sum(q[1] for q in per), sum(q[2] for q in per)
+    per = [(gx, pg["weight"], pg["bias"]) for gx, pg in ref.per_use]
+    want_w, want_b = ref.param_grads["weight"], ref.param_grads["bias"]
     if expected:
         want_w = np.asarray(expected.get("weight.grad", want_w), float)
         want_b = np.asarray(expected.get("bias.grad", want_b), float)
@@ -620,43 +623,68 @@ def check_conv2d(Conv2d, x_shape=(2, 3, 6, 5), out_channels: int = 4, kernel_siz
         overwrote = "the second backward overwrote the first one's gradient: ADD (+=) into .grad"
         w_mistakes.insert(0, Mistake(overwrote, value=per[0][1]))
         b_mistakes.insert(0, Mistake(overwrote, value=per[0][2]))
-    expect_close(_grad_of(layer, "weight"), want_w, name="Conv2d.backward (weight.grad)", case=case,
+    expect_close(run.param_grads["weight"], want_w, name="Conv2d.backward (weight.grad)", case=case,
                  mistakes=w_mistakes, what="gradient")
-    expect_close(_grad_of(layer, "bias"), want_b, name="Conv2d.backward (bias.grad)", case=case,
+    expect_close(run.param_grads["bias"], want_b, name="Conv2d.backward (bias.grad)", case=case,
                  mistakes=b_mistakes, what="gradient")
 
 
 # =============================================================== 6. MaxPool2d
+def check_max_pool2d_backward(fn, grad_out, x, kernel_size, stride=None, padding=0, oracle="reference",
+                              expected=None):
+    """The function ``max_pool2d_backward(grad_out, x, kernel_size, stride, padding)`` (exercise 6;
+    loops over the windows allowed), with Assignment 1's pooling checks and their mistake catalogue;
+    from the course only ``conv.pad2d`` and ``conv.output_size`` may be called."""
+    _check_max_pool2d_backward(fn, grad_out, x, kernel_size, stride=stride, padding=padding, oracle=oracle,
+                               expected=expected, allow=ALLOW["pool_fn"])
+
+
 def check_maxpool2d(MaxPool2d, x, kernel_size, stride=None, padding=0, seed: int = 0, grad_output=None,
-                    expected=None):
-    """MaxPool2d.backward against torch (ties go to the first maximum, overlaps add up)."""
+                    expected=None, twice: bool = False):
+    """MaxPool2d.backward against torch (ties go to the first maximum, overlaps add up).
+
+    ``twice``: two forwards (the second on other numbers), then the two backwards in reverse order.
+    """
+    from course.checkers.a1_convolution import MISTAKES
+    from course.checkers.core import mistakes_on
+
     rng = np.random.default_rng(seed)
     x = np.asarray(x, float)
     torch = _torch()
     k = as_pair(kernel_size, "kernel_size")
     s = k if stride is None else as_pair(stride, "stride")
     p = as_pair(padding, "padding")
-    tx = _t(x, grad=True)
-    ty = torch.nn.functional.max_pool2d(tx, k, s, p)
-    g = np.asarray(grad_output, float) if grad_output is not None else rng.standard_normal(tuple(ty.shape))
-    ty.backward(_t(g))
-    want = tx.grad.numpy() if expected is None else np.asarray(expected, float)
+    pool_t = lambda t: torch.nn.functional.max_pool2d(t, k, s, p)  # noqa: E731
+    out_shape = tuple(pool_t(_t(x)).shape)
+    xs = [x] + ([rng.integers(-2, 3, size=x.shape).astype(float)] if twice else [])
+    gs = [np.asarray(grad_output, float) if grad_output is not None else rng.standard_normal(out_shape)]
+    if twice:
+        gs.append(rng.standard_normal(out_shape))
+    ref = torch_twice(pool_t, xs, gs)
     layer = _new(MaxPool2d, kernel_size, stride=stride, padding=padding, name="MaxPool2d")
-    case = f"MaxPool2d(kernel_size={kernel_size}, stride={stride}, padding={padding}), x {describe(x)}"
-    y = call(layer.forward, x, name="MaxPool2d.forward", case=case, forbid=FORBID["pool"])
-    _check_forward("MaxPool2d", y, ty.detach().numpy(), case)
-    got = call(layer.backward, g, name="MaxPool2d.backward", case=case, forbid=FORBID["pool"])
-    mistakes = [
-        Mistake("a window with tied maxima sent its gradient to every maximum; send it to the first one "
-                "only (row-major), as PyTorch does",
-                value=loop_max_pool2d_backward(g, x, kernel_size, stride, padding, ties="all")),
-        Mistake("a window with tied maxima sent its gradient to the last maximum; PyTorch picks the first "
-                "(row-major)", value=loop_max_pool2d_backward(g, x, kernel_size, stride, padding, ties="last")),
-        Mistake("overlapping windows overwrote each other's gradient: accumulate with +=",
-                value=loop_max_pool2d_backward(g, x, kernel_size, stride, padding, accumulate=False)),
-        Mistake("gradient has the output's shape: it must have the shape of x", shape=g.shape),
-    ]
-    expect_close(got, want, name="MaxPool2d.backward", case=case, mistakes=mistakes, what="gradient")
+    case = f"MaxPool2d(kernel_size={kernel_size}, stride={stride}, padding={padding}), x {describe(x)}" + \
+        ("; two forwards (x1, x2), then backward(g2), backward(g1)" if twice else "")
+    run = run_twice(layer, xs, gs, call=_guarded("pool"), name="MaxPool2d", case=case,
+                    check_forward=lambda i, y: _check_forward("MaxPool2d", y, ref.outputs[i], case))
+    for i, (got, want) in enumerate(zip(run.grads_x, ref.grads_x)):
+        if expected is not None and i == 0:
+            want = np.asarray(expected, float)
+        mistakes = mistakes_on(MISTAKES["max_pool2d_backward"],
+                               dict(g=gs[i], x=xs[i], k=kernel_size, stride=stride, padding=padding))
+        if twice:
+            mistakes.insert(0, Mistake("both backwards used the input of the LAST forward: save x with "
+                                       "self.save_for_backward and take it back with self.pop_saved() (a stack: "
+                                       "one cache per forward)",
+                                       value=_try_ref(pool.max_pool2d_backward, gs[i], xs[-1], kernel_size,
+                                                      stride, padding)))
+        expect_close(got, want, name="MaxPool2d.backward", case=case, mistakes=mistakes, what="gradient")
+
+
+def _try_ref(fn, *args):
+    try:
+        return fn(*args)
+    except Exception:
+        return None
 
 
 # ================================================================ 7. SGD step
@@ -710,7 +738,7 @@ def check_sgd_step(sgd_step, steps: int = 3, lr: float = 0.1, sizes=(4, 6, 3), b
     }
     prev = _params(model)
     for step, (xb, yb) in enumerate(batches, 1):
-        loss = call(sgd_step, model, loss_fn, xb, yb, lr, name="sgd_step", case=case, forbid=FORBID["sgd"])
+        loss = call(sgd_step, model, loss_fn, xb, yb, lr, name="sgd_step", case=case, group="sgd")
         opt.zero_grad()
         t_loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(xb)), torch.from_numpy(yb))
         t_loss.backward()
@@ -792,20 +820,21 @@ def check_cnn(make_cnn, classes, seed: int = 0, n: int = 6):
     backward with the course's loss agrees with the same network in torch."""
     from course.data import digits
 
-    model = call(make_cnn, seed, name="make_cnn", forbid=FORBID["training"])
+    model = call(make_cnn, seed, name="make_cnn", group="training")
     _check_own_layers(model, classes, "make_cnn")
     d = digits()
     X, y = d.X_train[:n], d.y_train[:n]
     case = f"make_cnn({seed}) on {n} digits {describe(X)}"
     model.zero_grad()
-    scores = call(model.forward, X, name="make_cnn: forward", case=case, forbid=FORBID["training"])
+    scores = call(model.forward, X, name="make_cnn: forward", case=case, group="training", harness=True)
     if not isinstance(scores, np.ndarray) or scores.shape != (n, 10):
         raise CheckFailure(f"make_cnn: the network maps {X.shape} to "
                            f"{getattr(scores, 'shape', type(scores).__name__)}, expected ({n}, 10) class scores"
                            f"{_case(case)}")
     loss_fn = nn.SoftmaxCrossEntropy()
     loss_fn(scores, y)
-    call(model.backward, loss_fn.backward(), name="make_cnn: backward", case=case, forbid=FORBID["training"])
+    call(model.backward, loss_fn.backward(), name="make_cnn: backward", case=case, group="training",
+         harness=True)
     twin = _torch_twin(model)
     if twin is None:
         return
@@ -818,17 +847,37 @@ def check_cnn(make_cnn, classes, seed: int = 0, n: int = 6):
                      case=case + " vs torch", what="gradient")
 
 
-def check_training(train_digits, classes, seed: int = 0, budget_s: float = 20.0, min_accuracy: float = 0.95):
+def check_training(train_digits, classes, seed: int = 0, budget_s: float = 20.0, min_accuracy: float = 0.95,
+                   val_size: float = 0.15):
     """``train_digits(X_train, y_train, seed)`` returns a trained network of the student's layers; it must
-    train within ``budget_s`` seconds and reach ``min_accuracy`` on the held-out digits."""
+    train within ``budget_s`` seconds and reach ``min_accuracy`` on the held-out test digits.
+
+    It trains on the training part of ``digits(val_size=val_size)``: the split the student tuned on
+    (their validation digits are not trained on here either; the test digits are the same for any val_size).
+    """
     from course.data import digits
 
-    d = digits()
+    d = digits(val_size=val_size)
     case = f"train_digits(X_train {describe(d.X_train)}, y_train, seed={seed}), then accuracy on X_test " \
            f"{describe(d.X_test)}"
+    # Training runs for seconds: instead of following every call (twice as slow), tripwires are
+    # armed in the course's reference code for what the student writes.
+    wires = FORBID["training"] + ("course.optim", "course.autodiff", nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.ReLU,
+                                  nn.SoftmaxCrossEntropy)
     t0 = time.perf_counter()
-    model = call(train_digits, d.X_train, d.y_train, seed=seed, name="train_digits", case=case,
-                 forbid=FORBID["training"])
+    try:
+        import course.autodiff  # noqa: F401  (so that their tripwires exist)
+        import course.optim  # noqa: F401
+
+        with checks.tripwires(wires):
+            model = checks.call(train_digits, d.X_train, d.y_train, seed=seed, name="train_digits", case=case,
+                                watch=False)
+    except CheckFailure as failure:
+        used = checks.tripped(failure)
+        if used:
+            raise CheckFailure(f"train_digits: calls {used} (the course's reference implementation); no points "
+                               f"for delegating: train with your own classes, sgd_step and loss{_case(case)}") from None
+        raise
     seconds = time.perf_counter() - t0
     _check_own_layers(model, classes, "train_digits", case)
     if seconds > budget_s:

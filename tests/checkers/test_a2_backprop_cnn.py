@@ -33,7 +33,7 @@ A = "a2_backprop_cnn"
 SOLUTION = ROOT / "solutions" / A / f"{A}.ipynb"
 RELEASE = ROOT / "assignments" / A / f"{A}.ipynb"
 TESTS = {"test_value": 10, "test_linear": 15, "test_relu": 5, "test_softmax_cross_entropy": 15,
-         "test_conv2d": 20, "test_maxpool2d": 10, "test_sgd_step": 5, "test_cnn": 15}
+         "test_conv2d": 20, "test_max_pool2d_backward": 10, "test_maxpool2d": 5, "test_sgd_step": 5, "test_cnn": 15}
 WRITTEN = {"written_gradients": 5}
 CNN_CLASSES = ("Conv2d", "ReLU", "MaxPool2d", "Linear")
 
@@ -107,13 +107,19 @@ def test_the_solution_passes_every_check(sol):
 
 def test_the_reference_layers_pass_the_same_checks(monkeypatch):
     """course.nn itself passes (so the checks cannot be unfair to a right answer)."""
+    from course.checkers import core
+
     monkeypatch.setattr(a2, "FORBID", {k: () for k in a2.FORBID})
+    monkeypatch.setattr(core, "WATCHED", ())
     rng = np.random.default_rng(1)
     a2.check_linear(nn.Linear, n=4, in_features=3, out_features=3, twice=True)
     a2.check_relu(nn.ReLU, rng.integers(-1, 2, size=(2, 5)).astype(float), twice=True)
     a2.check_softmax_cross_entropy(nn.SoftmaxCrossEntropy, 1000 * rng.standard_normal((3, 5)), [4, 0, 2])
     a2.check_conv2d(nn.Conv2d, x_shape=(2, 2, 5, 5), out_channels=2, kernel_size=3, stride=2, padding=2)
-    a2.check_maxpool2d(nn.MaxPool2d, np.zeros((1, 1, 4, 5)), 2, stride=1)
+    a2.check_maxpool2d(nn.MaxPool2d, np.zeros((1, 1, 4, 5)), 2, stride=1, twice=True)
+    a2.check_max_pool2d_backward(__import__("course.pool").pool.max_pool2d_backward, rng.standard_normal((1, 2, 5, 3)),
+                                 rng.integers(-2, 1, size=(1, 2, 4, 5)).astype(float), (2, 3), stride=(1, 2),
+                                 padding=1, oracle="torch")
 
 
 # ================================================================ stubs fail
@@ -129,6 +135,7 @@ def test_every_stub_fails_as_not_implemented(stub):
         lambda: a2.check_relu(stub["ReLU"], [[1., -1.]]),
         lambda: a2.check_softmax_cross_entropy(stub["SoftmaxCrossEntropy"], [[0., 0.]], [0]),
         lambda: a2.check_conv2d(stub["Conv2d"]),
+        lambda: a2.check_max_pool2d_backward(stub["max_pool2d_backward"], np.ones((1, 1, 1, 1)), np.ones((1, 1, 2, 2)), 2),
         lambda: a2.check_maxpool2d(stub["MaxPool2d"], rng.standard_normal((1, 2, 4, 4)), 2),
         lambda: a2.check_sgd_step(stub["sgd_step"]),
         lambda: a2.check_cnn(stub["make_cnn"], classes=_classes(stub)),
@@ -272,7 +279,8 @@ def test_delegating_to_the_reference_or_torch_scores_nothing(sol):
 
     msg = _first_line(a2.check_conv2d, Conv2dDelegates, padding=1)
     assert "calls course.conv.conv2d_backward" in msg and "no points for delegating" in msg
-    assert "calls course.nn.Linear.backward" in _first_line(a2.check_linear, LinearInherits)
+    inherits = _first_line(a2.check_linear, LinearInherits)
+    assert "course.nn.Linear" in inherits and "no points for delegating" in inherits
     assert "(PyTorch); no points for delegating" in _first_line(a2.check_relu, ReLUTorch, [[1., -1.]])
     assert "calls course.optim.SGD" in _first_line(a2.check_sgd_step, sgd_with_optim)
     # the given forward may use course.conv's forward helpers: that is not delegation
@@ -293,13 +301,14 @@ def test_training_checks_the_layers_the_budget_and_the_accuracy(sol):
         time.sleep(0.3)
         return sol["make_cnn"](seed)
 
-    assert "uses course.nn.Conv2d" in _first_line(a2.check_cnn, reference_layers, classes=classes)
+    refused = _first_line(a2.check_cnn, reference_layers, classes=classes)   # the watcher sees it at once
+    assert "course.nn.Conv2d" in refused and "no points for delegating" in refused
     assert "test accuracy below 95%" in _first_line(a2.check_training, untrained, classes=classes)
     assert "training took too long" in _first_line(a2.check_training, slow, classes=classes, budget_s=0.1)
 
 
 def test_the_solution_trains_to_95_percent_within_the_budget(sol, capsys):
-    a2.check_training(sol["train_digits"], classes=_classes(sol), seed=0, budget_s=20, min_accuracy=0.95)
+    a2.check_training(sol["train_digits"], classes=_classes(sol), seed=0, budget_s=20, min_accuracy=0.95, val_size=0.15)
     assert "train_digits: test accuracy" in capsys.readouterr().out
 
 
@@ -349,18 +358,102 @@ def test_release_hides_solutions_and_hidden_tests(graded):
         assert secret not in text, secret
     nb = nbformat.reads(text, as_version=4)
     stubs = sum(c.source.count("raise NotImplementedError()") for c in nb.cells if c.cell_type == "code")
-    assert stubs == 3 + 1 + 2 + 2 + 1 + 1 + 1 + 2          # Value x3, Linear, ReLU x2, loss x2, conv, pool, sgd, cnn x2
+    assert stubs == 3 + 1 + 2 + 2 + 1 + 1 + 1 + 1 + 2   # Value x3, Linear, ReLU x2, loss x2, conv, pool fn, pool, sgd, cnn x2
     assert "YOUR ANSWER HERE" in text
 
 
 @pytest.mark.slow
 def test_stub_scores_zero_and_solution_full_on_every_test(graded):
-    assert sum(TESTS.values()) + sum(WRITTEN.values()) == 100
+    assert sum(TESTS.values()) + sum(WRITTEN.values()) == 105
     stub, correct = graded["csv"]["stub"], graded["csv"]["correct"]
     assert {t: float(stub[t]) for t in TESTS} == {t: 0.0 for t in TESTS}
     assert {t: float(correct[t]) for t in TESTS} == {t: float(p) for t, p in TESTS.items()}
-    assert float(correct["score"]) == 95 and float(correct["max_score"]) == 100
+    assert float(correct["score"]) == 100 and float(correct["max_score"]) == 105
     assert correct["needs_manual_grade"] == "True" and correct["flags"] == "" and stub["flags"] == ""
     stub_nb = _autograded(graded, "stub")
     for t in TESTS:
         assert "not implemented yet" in gh.errors(stub_nb, t), t
+
+
+# ======================================================= issue #15: gaps closed
+def test_max_pool2d_backward_moved_here_names_its_mistakes(sol):
+    """Zero padding instead of -inf and the wrong side in unravelling a non-square window's arg-max
+    fail the VISIBLE cases, and are named; ties and overlap still are."""
+    def first(old, new, *args, **kw):
+        fn = _namespace(SOLUTION, max_pool2d_backward=(old, new))["max_pool2d_backward"]
+        return _first_line(a2.check_max_pool2d_backward, fn, *args, **kw)
+
+    x = -np.array([[[[3., 1., 2.], [4., 6., 5.]]]])
+    g = np.array([[[[1., 2.], [3., 4.]]]])
+    assert "padded with zeros" in first("constant_values=-np.inf", "constant_values=0", g, x, 2, padding=1,
+                                        oracle="torch")
+    unravel = ("            mask = np.zeros((n, c, kh * kw))\n"
+               "            np.put_along_axis(mask, first[..., None], 1.0, axis=2)\n"
+               "            gp[:, :, rows, cols] += (mask * grad_out[:, :, r, col][..., None]).reshape(n, c, kh, kw)",
+               "            rr, cc = np.divmod(first, kh)\n"
+               "            for a in range(n):\n"
+               "                for b in range(c):\n"
+               "                    gp[a, b, r * sh + rr[a, b], col * sw + cc[a, b]] += grad_out[a, b, r, col]")
+    rng = np.random.default_rng(4)
+    xr = -rng.integers(1, 4, size=(2, 2, 5, 6)).astype(float)
+    msg = first(*unravel, rng.standard_normal((2, 2, 6, 3)), xr, (2, 3), stride=(1, 2), padding=1, oracle="torch")
+    assert "wrong side" in msg, msg
+
+
+def test_visible_max_pool2d_backward_cell_fails_the_tried_wrong_answers():
+    """The visible test cell itself (not only the hidden ones) fails zero padding and the wrong unravel."""
+    cell = _cells(SOLUTION)["test_max_pool2d_backward"].split("### BEGIN HIDDEN TESTS")[0]
+    for old, new in (("constant_values=-np.inf", "constant_values=0"),
+                     ("argmax(axis=2)", "argmax(axis=2) * 0")):
+        ns = _namespace(SOLUTION, max_pool2d_backward=(old, new))
+        with pytest.raises(CheckFailure):
+            exec(cell, ns)                                            # noqa: S102
+    exec(cell, _namespace(SOLUTION))                                  # noqa: S102  (the solution passes)
+
+
+def test_returning_the_checkers_own_helper_is_refused():
+    """max_pool2d_backward that hands the work to the package's own code (a helper of the checker found by
+    searching course for "backward") scores nothing, through A1's and A2's checks alike."""
+    from course.checkers import a1_convolution as a1
+    from course.checkers import wrong_answers
+
+    def via_helper(grad_out, x, kernel_size, stride=None, padding=0):
+        return wrong_answers.loop_max_pool2d_backward(grad_out, x, kernel_size, stride, padding)
+
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    for check in (a1.check_max_pool2d_backward, a2.check_max_pool2d_backward):
+        msg = _first_line(check, via_helper, np.ones((1, 1, 2, 2)), x, 2)
+        assert "calls course.checkers.wrong_answers.loop_max_pool2d_backward" in msg
+        assert "the checker's own code" in msg and "no points for delegating" in msg
+        named = _first_line(check, wrong_answers.loop_max_pool2d_backward, np.ones((1, 1, 2, 2)), x, 2)
+        assert "not your own code" in named
+
+
+def test_a_cache_on_the_instance_fails_every_layers_visible_twice_case():
+    """The ReLU standard, everywhere: a layer keeping its input on self fails the forward-twice check."""
+    lin = _namespace(SOLUTION, linear=[("self.save_for_backward(x)", "self.x = x"),
+                                       ("x = self.pop_saved()", "x = self.x")])["Linear"]
+    assert "LAST forward" in _first_line(a2.check_linear, lin, n=3, in_features=2, out_features=4, seed=3, twice=True)
+    conv_ = _namespace(SOLUTION, conv2d=[("self.save_for_backward(x)", "self.x = x"),
+                                         ("x = self.pop_saved()", "x = self.x")])["Conv2d"]
+    with pytest.raises(CheckFailure):
+        a2.check_conv2d(conv_, x_shape=(2, 2, 4, 5), out_channels=3, kernel_size=(2, 3), stride=(1, 2), padding=1,
+                        seed=2, twice=True)
+    pool_ = _namespace(SOLUTION, maxpool2d=[("self.save_for_backward(x)", "self.x = x"),
+                                            ("x = self.pop_saved()", "x = self.x")])["MaxPool2d"]
+    msg = _first_line(a2.check_maxpool2d, pool_, np.random.default_rng(1).standard_normal((2, 3, 4, 6)), (2, 3),
+                      stride=(2, 1), padding=1, twice=True)
+    assert "LAST forward" in msg, msg
+
+
+def test_layers_may_use_what_they_are_handed_and_nothing_else(sol):
+    """Module's cache and the forward helpers are allowed; any other course code is not."""
+    a2.check_linear(sol["Linear"], twice=True)                 # save_for_backward / pop_saved: allowed
+
+    class ReLUviaNN(sol["ReLU"]):
+        def backward(self, grad_output):
+            from course.nn import layers
+            self.pop_saved()
+            return layers.Tanh().forward(grad_output) * 0 + grad_output   # any other course code
+
+    assert "no points for delegating" in _first_line(a2.check_relu, ReLUviaNN, [[1., -1.]])

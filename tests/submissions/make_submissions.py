@@ -6,7 +6,9 @@ Each student folder holds what a student would hand in: the released notebook
 with answers filled in (the solution, or the solution with a typical mistake),
 or a hostile notebook (infinite loop, dead kernel, edited/deleted test cells),
 or a broken hand-in (invalid JSON, wrongly named file).  Expected scores are in
-EXPECTED (autograded points out of 90; the written answer is graded by hand).
+EXPECTED (autograded points out of 75; the written answer, 10 more, is graded by hand).
+(Issue #15 moved max_pool2d_backward to Assignment 2: the typical mistakes and the hostile
+cells that used it now use max_pool2d.)
 """
 from __future__ import annotations
 
@@ -22,14 +24,14 @@ OUT = Path(__file__).resolve().parent / A
 
 # student -> (autograded score, set of flag kinds:cell)
 EXPECTED = {
-    "correct": (90, set()),
-    "partly_wrong": (35, set()),
-    "delegates": (50, set()),
-    "infinite_loop": (75, {"timeout:test_max_pool2d"}),
+    "correct": (75, set()),
+    "partly_wrong": (20, set()),
+    "delegates": (35, set()),
+    "infinite_loop": (60, {"timeout:test_max_pool2d"}),
     "ignores_interrupt": (55, {"timeout:test_max_pool2d", "unresponsive:test_max_pool2d"}),
-    "kernel_dies": (70, {"kernel_died:test_avg_pool2d"}),
-    "tampered_edit": (85, {"tampered:test_avg_pool2d"}),
-    "tampered_delete": (75, {"tampered:test_max_pool2d_backward"}),
+    "kernel_dies": (55, {"kernel_died:test_max_pool2d"}),
+    "tampered_edit": (70, {"tampered:test_avg_pool2d"}),
+    "tampered_delete": (60, {"tampered:test_max_pool2d"}),
     "stub": (0, set()),
     "corrupt": (0, {"corrupt:a1_convolution"}),
     "renamed": (90, {"renamed:a1_convolution"}),
@@ -70,17 +72,10 @@ def make() -> dict[str, nbformat.NotebookNode | str]:
     good = filled()
     subs["correct"] = good
 
-    nb = copy.deepcopy(good)            # typical mistakes: flipped kernel (twice), x == max on ties
+    nb = copy.deepcopy(good)            # typical mistakes: flipped kernel (twice), max pooling padded with 0
     replace(nb, "conv2d_single", "* w)", "* w[::-1, ::-1])")
     replace(nb, "conv2d", "weight[:, :, i, j])", "weight[:, :, kh - 1 - i, kw - 1 - j])")
-    c = cell(nb, "max_pool2d_backward")
-    c.source = c.source.replace(
-        "first = xp[:, :, rows, cols].reshape(n, c, -1).argmax(axis=2)\n"
-        "            mask = np.zeros((n, c, kh * kw))\n"
-        "            np.put_along_axis(mask, first[..., None], 1.0, axis=2)\n",
-        "win = xp[:, :, rows, cols].reshape(n, c, -1)\n"
-        "            mask = (win == win.max(axis=2, keepdims=True)).astype(float)\n")
-    assert "win.max" in c.source
+    replace(nb, "max_pool2d", "constant_values=-np.inf)", "constant_values=0)")
     subs["partly_wrong"] = nb
 
     nb = copy.deepcopy(good)            # calls the reference / PyTorch
@@ -105,7 +100,7 @@ def make() -> dict[str, nbformat.NotebookNode | str]:
     subs["ignores_interrupt"] = nb
 
     nb = copy.deepcopy(good)
-    replace(nb, "avg_pool2d", "    kh, kw = as_pair(kernel_size)\n", "    import os\n    os._exit(1)\n")
+    replace(nb, "max_pool2d", "    kh, kw = as_pair(kernel_size)\n", "    import os\n    os._exit(1)\n")
     subs["kernel_dies"] = nb
 
     nb = copy.deepcopy(good)            # wrong answer, and its test cell edited to hide it
@@ -114,8 +109,8 @@ def make() -> dict[str, nbformat.NotebookNode | str]:
     subs["tampered_edit"] = nb
 
     nb = copy.deepcopy(good)            # wrong answer, and its test cell deleted
-    replace(nb, "max_pool2d_backward", "    return gp[:, :, ph:ph + h, pw:pw + w]", "    return np.zeros_like(x)")
-    nb.cells.remove(cell(nb, "test_max_pool2d_backward"))
+    replace(nb, "max_pool2d", "    return out", "    return np.zeros_like(out)")
+    nb.cells.remove(cell(nb, "test_max_pool2d"))
     subs["tampered_delete"] = nb
 
     subs["stub"] = nbformat.read(ROOT / "assignments" / A / f"{A}.ipynb", as_version=4)
