@@ -154,7 +154,13 @@ def enabled() -> bool:
 
 
 def configure_nbgrader(c) -> None:
-    """Called from ``autograder/nbgrader_config.py``: sandbox every kernel nbgrader starts."""
+    """Called from ``autograder/nbgrader_config.py``: sandbox every kernel nbgrader starts.
+
+    ``COURSE_GRADING_SANDBOX=1`` (what ``course grade autograde`` sends its workers) on a
+    machine where bwrap cannot run is an error, never a silent fallback to no sandbox.
+    """
+    if os.environ.get(ENV_SANDBOX) == "1" and sandbox_problem():
+        raise RuntimeError(f"{ENV_SANDBOX}=1 but the sandbox cannot run here: {sandbox_problem()}")
     if enabled():
         c.Execute.kernel_manager_class = "course.grading.sandbox.SandboxKernelManager"
 
@@ -404,3 +410,40 @@ def finish(executor, km, add_flag) -> None:
         if kind not in seen:
             add_flag(executor.nb, kind, "-", detail)
             seen.add(kind)
+
+
+# ----------------------------------------------------------------- command line
+def add_arguments(p) -> None:
+    """``course grade autograde`` options of the sandbox."""
+    d = Limits()
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code with the grader's own permissions (only where bwrap cannot run)")
+    p.add_argument("--memory", type=int, metavar="MB", help=f"address space per process (default {d.memory_mb})")
+    p.add_argument("--cpu-time", type=int, metavar="S", help=f"CPU seconds per notebook (default {d.cpu_s})")
+    p.add_argument("--max-processes", type=int, metavar="N",
+                   help=f"processes and threads per notebook (default {d.processes})")
+    p.add_argument("--max-file-size", type=int, metavar="MB", help=f"largest file written (default {d.file_mb})")
+    p.add_argument("--max-output", type=int, metavar="KB", help=f"output kept per cell (default {d.output_kb})")
+    p.add_argument("--wall", type=int, metavar="S", help=f"wall-clock seconds per notebook (default {d.wall_s})")
+
+
+def apply_arguments(args) -> None:
+    """Set the sandbox environment for the workers; refuse to grade unsandboxed without --no-sandbox."""
+    from course.grading.workspace import GradingError
+
+    if getattr(args, "no_sandbox", False):
+        os.environ[ENV_SANDBOX] = "0"
+    else:
+        problem = sandbox_problem()
+        if problem:
+            raise GradingError(f"student code must run in a sandbox, and it cannot here: {problem}.\n"
+                               f"Fix: {INSTALL} (then `course doctor` says 'sandbox ok'), or grade with "
+                               f"the grader's own permissions: --no-sandbox (only under an account that holds "
+                               f"nothing else)")
+        os.environ[ENV_SANDBOX] = "1"
+    limits = Limits.from_env()
+    for arg, name in (("memory", "memory_mb"), ("cpu_time", "cpu_s"), ("max_processes", "processes"),
+                      ("max_file_size", "file_mb"), ("max_output", "output_kb"), ("wall", "wall_s")):
+        if getattr(args, arg, None) is not None:
+            setattr(limits, name, int(getattr(args, arg)))
+    os.environ[ENV_LIMITS] = limits.to_env()
