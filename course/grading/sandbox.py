@@ -234,7 +234,7 @@ def kernel_argv(kernel_cmd: list[str], cwd: str, box: Path, conn: Path, limits: 
     argv = _bwrap_base(box.parent, cwd)
     parent = str(Path(_package_paths()[0]).parent)
     argv += _ro(_package_paths()[0])
-    argv += _parents(str(box)) + ["--bind", str(box), str(box)]
+    argv += _parents(str(box)) + ["--bind", str(box), str(box), "--remount-ro", "/"]
     # -f CONNECTION_FILE -> the copy in the box; "-m ipykernel_launcher" -> our launcher with the audit hook
     cmd = list(kernel_cmd)
     for i, arg in enumerate(cmd):
