@@ -9,7 +9,8 @@ manager; :class:`SandboxKernelManager` is that manager with the launch wrapped
   ``course`` package its test cells import, and nothing else of the machine:
   no ``solutions/``, no hidden tests, no gradebook, no other student, no ``/root``
   or ``/home``;
-- its own submission folder, read-only, as its working directory, and a private
+- its own submission folder, read-only, as its working directory (notebook files
+  there read as empty: the graded copy holds the restored hidden tests), and a private
   ``/tmp`` (an empty tmpfs) and ``HOME=/tmp``;
 - only a copy of its connection file, and a private folder for its IPC sockets
   (network namespaces cut TCP, so the kernel talks over unix sockets,
@@ -203,7 +204,13 @@ def _bwrap_base(tmp_parent: Path, cwd: str | None) -> list[str]:
     if root:
         argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     if cwd:
-        argv += _ro(cwd) + ["--chdir", cwd]
+        argv += _ro(cwd)
+        # nbgrader runs the notebook from the graded copy, which by then holds the hidden
+        # tests restored from the gradebook: the kernel sees those files empty
+        for name in sorted(os.listdir(cwd)):
+            if name.endswith(".ipynb") and os.path.isfile(os.path.join(cwd, name)):
+                argv += ["--ro-bind", "/dev/null", os.path.join(cwd, name)]
+        argv += ["--chdir", cwd]
     return argv
 
 

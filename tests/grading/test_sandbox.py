@@ -45,7 +45,8 @@ def hostile(course: Path, ws: Path, port: int) -> dict[str, tuple[str, float, se
             "        try:\n            found.append((p, open(p, 'rb').read()))\n"
             "        except OSError:\n            pass\n"
             "print('FOUND', sorted({p for p, _ in found if not p.startswith(os.getcwd())}))\n"
-            f"print('LEAKED', any({infra.SECRET.encode()!r} in data for _, data in found))\n", FULL, set()),
+            f"secret = {infra.SECRET[:10]!r} + {infra.SECRET[10:]!r}\n"
+            "print('LEAKED', any(secret.encode() in data for _, data in found))\n", FULL, set()),
         "writes_gradebook": (
             "import sqlite3\n"
             f"try:\n    con = sqlite3.connect({str(ws / 'gradebook.db')!r})\n"
