@@ -14,14 +14,10 @@ from _timing import compare
 from course import conv, pool
 
 
-def _t(a):
-    return torch.from_numpy(a)
-
-
 def filter_image_case(rng):
     image = rng.random((512, 512), dtype=np.float32)
     k = conv.kernel("sharpen").astype(np.float32)
-    it, kt = _t(image)[None, None], _t(k)[None, None]
+    it, kt = torch.from_numpy(image)[None, None], torch.from_numpy(k)[None, None]
     return compare(
         "filter_image 3x3 single image", "(512, 512) * (3, 3), padding same",
         lambda: conv.filter_image(image, k, padding="same"),
@@ -37,9 +33,9 @@ def conv_cases(rng, stride):
     bias = rng.standard_normal(f, dtype=np.float32)
     kw = dict(stride=stride, padding=1)
     shape = f"x {x.shape} * w {weight.shape}, stride {stride}, padding 1"
-    xt, wt, bt = _t(x), _t(weight), _t(bias)
+    xt, wt, bt = torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias)
     grad_out = rng.standard_normal(F.conv2d(xt, wt, bt, **kw).shape, dtype=np.float32)
-    gt = _t(grad_out)
+    gt = torch.from_numpy(grad_out)
 
     def numpy_fwd_bwd():
         conv.conv2d(x, weight, bias, **kw)
@@ -62,7 +58,7 @@ def conv_cases(rng, stride):
 def max_pool_cases(rng):
     x = rng.standard_normal((64, 16, 32, 32), dtype=np.float32)
     grad_out = rng.standard_normal((64, 16, 16, 16), dtype=np.float32)
-    xt, gt = _t(x), _t(grad_out)
+    xt, gt = torch.from_numpy(x), torch.from_numpy(grad_out)
     shape = f"x {x.shape}, kernel 2, stride 2"
 
     def numpy_fwd_bwd():

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from _timing import compare, threads
 from course import nn, optim, train
 from course.data import digits
+from course.testing import torch_twin
 
 EPOCHS, BATCH, LR, MOMENTUM, SEED = 20, 32, 0.05, 0.9, 0
 DTYPE, TORCH_DTYPE = np.float32, torch.float32
@@ -32,13 +33,7 @@ def numpy_net(seed: int = SEED) -> nn.Sequential:
 
 def torch_net(init: nn.Module) -> torch.nn.Sequential:
     """The identical torch network, with the weights of ``init`` copied in."""
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                              torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 10)).to(TORCH_DTYPE)
-    params = dict(net.named_parameters())
-    with torch.no_grad():
-        for name, p in init.named_parameters():
-            params[name].copy_(torch.from_numpy(p.data))
-    return net
+    return torch_twin(init, dtype=TORCH_DTYPE)
 
 
 def _copy(net: nn.Module) -> nn.Module:

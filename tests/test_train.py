@@ -7,6 +7,7 @@ import torch
 
 from course import nn, optim, train
 from course.data import digits
+from course.testing import torch_twin
 
 
 def small_cnn(seed=0):
@@ -167,11 +168,9 @@ def test_predict_and_evaluate_agree_with_torch_and_leave_no_caches():
     rng = np.random.default_rng(0)
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10, rng=rng))
     X, y = rng.random((37, 1, 8, 8)), rng.integers(0, 10, 37)
-    lin = torch.nn.Linear(64, 10).double()
+    twin = torch_twin(net)
     with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(net[1].weight.data))
-        lin.bias.copy_(torch.from_numpy(net[1].bias.data))
-        expected = lin(torch.from_numpy(X.reshape(37, 64))).argmax(1).numpy()
+        expected = twin(torch.from_numpy(X)).argmax(1).numpy()
     pred = train.predict(net, X, batch_size=10)
     assert pred.dtype == np.int64 and pred.shape == (37,)
     np.testing.assert_array_equal(pred, expected)
