@@ -175,7 +175,9 @@ def test_nothing_secret_is_visible_and_nothing_outside_changes(batch):
     out = _answer_output(batch, "reads_secrets")      # only its own folder is there to read
     assert "FOUND []" in out and "LEAKED False" in out, out
     out = _answer_output(batch, "writes_gradebook")
-    assert "WROTE" not in out and out.count("no write") == 4, out
+    # the gradebook and the real folders are out of reach; /tmp is the sandbox's own (a tmpfs),
+    # so the canary lands there and never in the machine's /tmp (checked below)
+    assert "WROTE gradebook" not in out and out.count("no write") == 3 and f"WROTE {CANARY}" in out, out
     assert batch["before"] == batch["after"]
     assert not os.path.exists(CANARY) and not (batch["ws"] / "evil.txt").exists()
     assert batch["connected"] == []                      # the listener on 127.0.0.1 saw nobody
