@@ -227,11 +227,11 @@ def sandbox_env(env: dict | None, events: str, pythonpath: str) -> dict:
     """A clean environment: none of the grader's variables (database URL, workspace)."""
     env = dict(env or os.environ)
     keep = {k: v for k, v in env.items()
-            if k.startswith(("NBGRADER_", "LC_")) or k in ("LANG", "TERM", "COURSE_CHECK_RUNNING")}
+            if k.startswith(("NBGRADER_", "LC_")) or k in ("LANG", "TERM", "COURSE_CHECK_RUNNING", "OMP_NUM_THREADS",
+                                                          "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     keep.update(PATH=f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin", HOME="/tmp",
                 TMPDIR="/tmp", PYTHONPATH=pythonpath, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg",
-                MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython", OMP_NUM_THREADS="1",
-                MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", COURSE_SANDBOX_EVENTS=events,
+                MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython", COURSE_SANDBOX_EVENTS=events,
                 COURSE_SANDBOXED="1")
     return keep
 
