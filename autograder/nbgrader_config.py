@@ -33,6 +33,10 @@ What this adds to stock nbgrader (classes in ``course.grading.preprocessors``):
   score 0 and the submission is flagged instead of failing the batch.
 - ``ClearHiddenTestsAndTracebacks``: feedback never shows hidden test code,
   neither as cell source nor inside a traceback.
+- ``course.grading.sandbox``: every student kernel runs in bubblewrap with
+  resource limits (``COURSE_GRADING_SANDBOX=0`` turns it off; ``course grade
+  autograde`` refuses to grade unsandboxed unless given ``--no-sandbox``).
+  Limits: ``COURSE_GRADING_LIMITS`` (JSON, see ``course.grading.sandbox.Limits``).
 """
 import os
 
@@ -76,6 +80,13 @@ c.Execute.error_on_timeout = {
     "traceback": [f"CellTimeoutError: no reply within {TIMEOUT} s: an infinite loop, or far too slow"],
 }
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]   # no "running over TCP" noise per kernel
+# every kernel in bubblewrap with resource limits, wherever bwrap works (course.grading.sandbox)
+try:
+    from course.grading.sandbox import configure_nbgrader
+except ImportError:       # nbgrader run without the course package: no sandbox
+    configure_nbgrader = None
+if configure_nbgrader is not None:
+    configure_nbgrader(c)
 c.OverwriteCells.add_missing_cells = True   # a deleted test cell comes back (and is graded)
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",

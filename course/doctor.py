@@ -67,6 +67,18 @@ def gpu() -> str:
     return "none (CPU only; the optional GPU cells fall back to the CPU)"
 
 
+def sandbox() -> str:
+    """Can `course grade autograde` sandbox student kernels here (bubblewrap)?  Not an error
+    for students: only the instructor's grading machine needs it."""
+    try:
+        from course.grading.sandbox import sandbox_problem
+    except ImportError:
+        return "not part of this installation (the student bundle grades nothing)"
+    problem = sandbox_problem()
+    return "ok (bubblewrap: student kernels are sandboxed when grading)" if problem is None else \
+        f"NOT AVAILABLE: {problem} (only needed to grade)"
+
+
 def add_arguments(parser) -> None:
     parser.set_defaults()
 
@@ -91,6 +103,7 @@ def main(args=None) -> int:
             problems.append(message)
     if "torch" in versions:
         print(f"GPU           {gpu()}")
+    print(f"sandbox       {sandbox()}")
     if problems:
         print("\nThe installation is broken:", file=sys.stderr)
         for p in problems:

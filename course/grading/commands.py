@@ -4,8 +4,9 @@
     course grade release A [--due TIME]          solutions/A -> <workspace>/release/A, gradebook, due date
     course grade roster FILE                     students (id, first_name, last_name, email) into the gradebook
     course grade collect A DIR|ZIP               DIR/<student>/<notebook>.ipynb (+ timestamp.txt) -> workspace
-    course grade autograde A [--student S] [--workers N] [--timeout S]
+    course grade autograde A [--student S] [--workers N | --scheduler tcp://H:P] [--timeout S] [--no-sandbox]
     course grade manual A [--scores FILE]        list the answers to grade by hand / take their scores
+    course grade similarity A [--html PATH]      near-copies between submissions and of the course's code
     course grade feedback A [--student S]        HTML in <workspace>/feedback/<student>/A/
     course grade export A --csv grades.csv [--lms]   scores per test, late, ungraded, flags
     course grade report A [--png PATH]           pass rates, histogram, common failures, per student
@@ -20,7 +21,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-STEPS = ("init", "release", "roster", "collect", "autograde", "manual", "feedback", "export", "report")
+STEPS = ("init", "release", "roster", "collect", "autograde", "manual", "feedback", "export", "report",
+         "similarity")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="URL", help="gradebook URL to record in course.toml")
     p.add_argument("--root", metavar="DIR", help="the course folder to record in course.toml")
 
-    p = sub.add_parser("release", parents=[common], help="generate the student version (nbgrader generate_assignment)")
+    p = sub.add_parser("release", parents=[common], help="generate the student version (nbgrader generate_assignment) "
+                                                          "and the student bundle (folder + zip)")
     p.add_argument("assignment")
+    p.add_argument("--bundle", metavar="DIR", help="where the student bundle goes (default <workspace>/bundle)")
     p.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with a zone, e.g. 2026-10-01T23:59:00+02:00 "
                                                   "(default: [due] in course.toml)")
     p.add_argument("--release-dir", metavar="DIR", help="where the student version goes (default: "
@@ -61,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, help="parallel nbgrader processes (default: CPU count)")
     p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 30)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="grade on an existing Dask cluster (needs a server gradebook, --db postgresql+...)")
+    from course.grading import sandbox
+
+    sandbox.add_arguments(p)
 
     p = sub.add_parser("manual", parents=[common], help="hand grading: list answers to a CSV, or apply its scores")
     p.add_argument("assignment")
@@ -79,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="pass rates, score histogram, common failures (+ PNG)")
     p.add_argument("assignment")
     p.add_argument("--png", metavar="PATH", help="plot file (default <workspace>/reports/<A>.png)")
+
+    p = sub.add_parser("similarity", parents=[common],
+                       help="near-copies between submissions and of the course's reference code (table + HTML)")
+    p.add_argument("assignment")
+    p.add_argument("--html", metavar="PATH", help="HTML page (default <workspace>/reports/<A>-similarity.html)")
+    p.add_argument("--threshold", type=float, default=0.6, help="overlap that is listed (default 0.6)")
 
 
 def main(args) -> int:
@@ -130,6 +145,10 @@ def _run(args, ws, instructor) -> int:
         with ws.gradebook() as gb:
             due = gb.find_assignment(a).duedate
         print(f"released {a} -> {path}  (gradebook: {ws.db_url}; due: {f'{due} UTC' if due else 'none'})")
+        from course.grading import bundle
+
+        folder, archive = bundle.build(ws, a, args.bundle)
+        print(f"student bundle -> {folder} and {archive}")
     elif args.step == "manual":
         from course.grading import manual
 
@@ -144,11 +163,14 @@ def _run(args, ws, instructor) -> int:
         report = instructor.collect(ws, a, args.source)
         print(report.table())
     elif args.step == "autograde":
+        from course.grading import cluster, sandbox
         from course.grading.parallel import default_workers
 
+        sandbox.apply_arguments(args)
+        cluster.check_server_db(ws.db_url, args.scheduler)
         workers = args.workers or default_workers()
         results, problems = instructor.autograde(ws, a, args.student, workers=workers,
-                                                 progress=not args.no_progress)
+                                                 progress=not args.no_progress, scheduler=args.scheduler)
         _print_autograde(ws, a, results, problems)
         return 1 if any(not r.success for r in results) else 0
     elif args.step == "feedback":
@@ -164,6 +186,13 @@ def _run(args, ws, instructor) -> int:
         print(r.text())
         png = rep.plot(r, args.png or ws.root / "reports" / f"{a}.png")
         print(f"\nplot: {png}")
+    elif args.step == "similarity":
+        from course.grading import similarity
+
+        result = similarity.build(ws, a, threshold=args.threshold)
+        print(result.text())
+        page = similarity.write_html(result, args.html or ws.root / "reports" / f"{a}-similarity.html")
+        print(f"\nHTML: {page}")
     return 0
 
 

@@ -227,7 +227,7 @@ def submitted_students(ws: Workspace, assignment: str) -> list[str]:
 
 
 def autograde(ws: Workspace, assignment: str, students: list[str] | None = None, workers: int = 1,
-              progress: bool = True):
+              progress: bool = True, scheduler: str | None = None):
     """Autograde the collected submissions; returns the per-student results."""
     from course.grading.parallel import autograde_parallel
 
@@ -256,7 +256,7 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
     with ws.gradebook() as gb:
         for student in ok:
             gb.update_or_create_student(student)
-    results = autograde_parallel(assignment, ok, workers=workers, progress=progress)
+    results = autograde_parallel(assignment, ok, workers=workers, progress=progress, scheduler=scheduler)
     for r in results:
         if not r.success:
             problems[r.student] = [{"kind": "error", "cell": "-", "detail": f"nbgrader could not grade it: {r.error}"}]

@@ -31,24 +31,35 @@ class GradeResult:
     error: str = ""
 
 
-def _worker():
-    """The worker's workspace and nbgrader API, set up on its first submission."""
+def _worker(settings: dict | None = None):
+    """The worker's workspace and nbgrader API, set up on its first submission.
+
+    ``settings`` (``course.grading.cluster.settings()``: the environment variables
+    that select workspace, gradebook, limits and sandbox) make a remote worker
+    grade exactly like the instructor's machine; a change of settings reloads.
+    """
     global _WORKER
-    if _WORKER is None:
+    key = tuple(sorted((settings or {}).items()))
+    if _WORKER is None or _WORKER[2] != key:
         from course.grading.workspace import configure
 
+        for name, value in (settings or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         ws = configure()
         # The graded notebook is complete once its last cell has run: kill the kernel instead of
         # waiting for a graceful exit (~0.5-1 s per submission with torch loaded).
         ws.config.Execute.shutdown_kernel = "immediate"
-        _WORKER = ws, ws.api()
-    return _WORKER
+        _WORKER = ws, ws.api(), key
+    return _WORKER[:2]
 
 
-def grade_one(assignment: str, student: str) -> GradeResult:
+def grade_one(assignment: str, student: str, settings: dict | None = None) -> GradeResult:
     """Autograde one submission with nbgrader (runs inside a worker process)."""
     start = time.perf_counter()
-    ws, api = _worker()
+    ws, api = _worker(settings)
     result = {}
     for attempt in range(3):        # a locked SQLite file after 60 s: try again
         result = api.autograde(assignment, student, force=True, create=True)
@@ -67,13 +78,22 @@ def _last_error(result: dict) -> str:
 
 
 def autograde_parallel(assignment: str, students: list[str], workers: int = 1,
-                       progress: bool = True) -> list[GradeResult]:
-    """Grade ``students`` with ``workers`` processes; show a progress bar with counts."""
+                       progress: bool = True, scheduler: str | None = None,
+                       engine: str = "dask") -> list[GradeResult]:
+    """Grade ``students`` with ``workers`` processes; show a progress bar with counts.
+
+    ``engine="dask"`` (the default): a Dask ``LocalCluster`` of ``workers`` processes, or the
+    cluster at ``scheduler`` (``course.grading.cluster``); ``"processes"``: a local process pool.
+    """
     from tqdm.auto import tqdm
 
     results: list[GradeResult] = []
     if not students:
         return results
+    if engine == "dask" or scheduler:
+        from course.grading.cluster import autograde_dask
+
+        return autograde_dask(assignment, students, workers=workers, scheduler=scheduler, progress=progress)
     workers = max(1, min(workers, len(students)))
     counts = {"graded": 0, "failed": 0, "flagged": 0}
     bar = tqdm(total=len(students), desc=f"autograde {assignment}", unit="sub", disable=not progress,

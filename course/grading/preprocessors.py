@@ -18,7 +18,9 @@ a list of ``{"kind", "cell", "detail"}``; ``course grade export/report`` read th
 """
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import os
 from queue import Empty
 from time import monotonic
@@ -121,9 +123,33 @@ class RobustExecute(Execute):
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        from course.grading import sandbox
+
         self._stopped = None        # why the remaining cells cannot run
         self._timed_out = False
-        return super().preprocess(nb, resources, km)
+        self._kms = []              # the kernel managers used (sandbox flags are read after the run)
+        self._out_limit = sandbox.Limits.from_env().output_kb * 1024
+        self._out_bytes = {}
+        nb, resources = super().preprocess(nb, resources, km)
+        for used in self._kms:
+            sandbox.finish(self, used, add_flag)
+        return nb, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``output_kb`` of output per cell (a print loop cannot fill the grader's memory)."""
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        total = self._out_bytes[cell_index] = self._out_bytes.get(cell_index, 0) + size
+        if total > self._out_limit:
+            if total - size <= self._out_limit:
+                name = _cell_name(self.nb.cells[cell_index], cell_index)
+                add_flag(self.nb, "output_too_large", name,
+                         f"printed more than {self._out_limit // 1024} KB; the rest was dropped and the cell interrupted")
+                outs.append(nbformat.v4.new_output("stream", name="stderr",
+                                                   text="\n[output truncated by the grader]\n"))
+                if self.km is not None:
+                    asyncio.ensure_future(ensure_async(self.km.interrupt_kernel()))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = True
@@ -136,6 +162,10 @@ class RobustExecute(Execute):
                 cell.outputs = [_error("NotExecuted", f"not run: {self._stopped}")]
             return cell, resources
         self._timed_out = False
+        from course.grading import sandbox
+
+        if self.km is not None and self.km not in self._kms:
+            self._kms.append(self.km)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -143,8 +173,11 @@ class RobustExecute(Execute):
             cell.outputs.append(_error("DeadKernelError",
                                        "the kernel died while running this cell "
                                        "(os._exit, a crash, or out of memory)"))
-            add_flag(self.nb, "kernel_died", name, "kernel died; remaining cells scored 0")
+            kind, detail = sandbox.death(self)
+            add_flag(self.nb, kind, name, detail if kind != "kernel_died" else
+                     "kernel died; remaining cells scored 0")
             return cell, resources
+        sandbox.record_cell(self, cell, name, add_flag)
         if self._timed_out:
             add_flag(self.nb, "timeout", name, f"no reply within {self.timeout} s; interrupted")
             if not run_sync(self._async_responsive)(self.unresponsive_grace):
