@@ -34,7 +34,7 @@ EXPECTED = {
     "tampered_delete": (60, {"tampered:test_max_pool2d"}),
     "stub": (0, set()),
     "corrupt": (0, {"corrupt:a1_convolution"}),
-    "renamed": (90, {"renamed:a1_convolution"}),
+    "renamed": (75, {"renamed:a1_convolution"}),
     "ambiguous": (0, {"missing:a1_convolution"}),
 }
 
