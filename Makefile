@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8888
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test venv bench bench-browser explore clean
+.PHONY: lab test venv bench bench-browser explore release clean
 
 # Create .venv if missing and (re)install when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -36,6 +36,12 @@ bench-browser: $(STAMP)
 EXPLORE_PORT ?= 8866
 explore: $(STAMP)
 	$(BIN)/course explore --port $(EXPLORE_PORT)
+
+# Regenerate the committed student release assignments/ from solutions/ (a test fails when it is stale).
+release: $(STAMP)
+	@tmp=$$(mktemp -d); for a in $$(ls solutions); do \
+	    PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/course grade release $$a --workspace $$tmp --release-dir assignments || exit 1; \
+	done; rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts grading

@@ -7,15 +7,18 @@ Layout
     <workspace>/submitted|autograded|feedback/<student>/<assignment>/...
     <workspace>/gradebook.db                    nbgrader's SQLite gradebook
 
-The workspace holds student work and grades, so it lives outside the tracked
-tree: ``./grading/`` by default (git-ignored).  Override it with
+The workspace holds student work and grades, so it lives outside the course's
+folder: ``course grade init DIR`` creates one (``DIR/course.toml``, found by
+every ``course grade`` command run inside DIR), or name it with
 ``course grade --workspace DIR ...`` or the environment variable
-``COURSE_GRADING_WORKSPACE``.  The gradebook is any SQLAlchemy URL:
+``COURSE_GRADING_WORKSPACE`` (which ``course grade`` sets before loading this file;
+plain ``nbgrader`` needs it set by hand).  The gradebook is any SQLAlchemy URL:
 ``course grade --db URL`` or ``COURSE_GRADING_DB``, e.g.
 ``postgresql+psycopg2://user:pass@host/gradebook`` (create the database first;
 ``pip install psycopg2-binary``).  Per-cell timeout: ``--timeout S`` or
-``COURSE_GRADING_TIMEOUT`` (seconds, default 30).  ``COURSE_GRADING_RELEASE``
-moves the release folder (the tests use it to regenerate into a temporary folder).
+``COURSE_GRADING_TIMEOUT`` (seconds, default 30).  Student versions are released
+into ``<workspace>/release/`` unless ``--release-dir`` / ``COURSE_GRADING_RELEASE``
+says otherwise (``make release`` regenerates the committed ``assignments/``).
 
 Every ``course grade`` command loads this file; plain ``nbgrader`` commands
 use it when run from this folder (``cd autograder && nbgrader autograde a1_convolution``)
@@ -36,12 +39,15 @@ import os
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKSPACE = os.path.abspath(os.environ.get("COURSE_GRADING_WORKSPACE") or os.path.join(REPO, "grading"))
+if not os.environ.get("COURSE_GRADING_WORKSPACE"):
+    raise RuntimeError("set COURSE_GRADING_WORKSPACE to the grading workspace (or use `course grade`, which "
+                       "finds it from --workspace or the workspace's course.toml)")
+WORKSPACE = os.path.abspath(os.environ["COURSE_GRADING_WORKSPACE"])
 # ?timeout=60: parallel workers share the SQLite file; wait for a lock instead of failing.
 DB_URL = os.environ.get("COURSE_GRADING_DB") or f"sqlite:///{os.path.join(WORKSPACE, 'gradebook.db')}?timeout=60"
 TIMEOUT = int(os.environ.get("COURSE_GRADING_TIMEOUT") or 30)
-# where the student version goes (tests release into a temporary folder instead)
-RELEASE = os.path.abspath(os.environ.get("COURSE_GRADING_RELEASE") or os.path.join(REPO, "assignments"))
+# where the student version goes (`make release` points it at the committed assignments/)
+RELEASE = os.path.abspath(os.environ.get("COURSE_GRADING_RELEASE") or os.path.join(WORKSPACE, "release"))
 
 # --- where things live -------------------------------------------------------
 c.CourseDirectory.root = WORKSPACE
@@ -89,11 +95,31 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# --- late work: nbgrader's plugin hook, with the workspace's [late] settings -------
+import json  # noqa: E402
+
+c.AssignLatePenalties.plugin_class = "course.grading.late.LatePolicy"
+for _key, _value in json.loads(os.environ.get("COURSE_GRADING_LATE") or "{}").items():
+    setattr(c.LatePolicy, _key, float(_value))
+
 # --- feedback: no hidden test code, not even in a traceback -------------------
+# (course.grading.feedback: the student's own frames only, notices at the top, "not graded
+# yet", maths drawn offline; the page is autograder/templates/course_feedback)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "course.grading.preprocessors.ClearHiddenTestsAndTracebacks",
+    "course.grading.feedback.StudentTracebacks",
+    "course.grading.feedback.MarkUngraded",
+    "course.grading.feedback.FeedbackNotices",
+    "course.grading.feedback.RenderMath",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+import nbgrader  # noqa: E402
+
+c.HTMLExporter.template_name = "course_feedback"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+    os.path.join(REPO, "autograder", "templates"),
 ]
 
 # --- export: nbgrader's CSV plus per-test scores and flags (tampered, timeout, ...)

@@ -20,7 +20,7 @@ def test_every_assignment_has_its_checker_and_its_release(assignment):
     assert (ROOT / "course" / "checkers" / f"{assignment}.py").is_file(), (
         f"solutions/{assignment}/ has no checker: add course/checkers/{assignment}.py")
     assert (ROOT / "assignments" / assignment / f"{assignment}.ipynb").is_file(), (
-        f"run `course grade release {assignment}` and commit assignments/{assignment}/")
+        f"run `make release` and commit assignments/{assignment}/")
 
 
 def test_every_public_module_is_listed_in_the_package_docstring():

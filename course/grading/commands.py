@@ -1,21 +1,26 @@
-"""Instructor tools over nbgrader: release, collect, autograde, feedback, export, report.
+"""Instructor tools over nbgrader: init, release, roster, collect, autograde, manual, feedback, export, report.
 
-    course grade release A                       solutions/A -> assignments/A, gradebook
-    course grade collect A DIR|ZIP               DIR/<student>/<notebook>.ipynb -> workspace
+    course grade init DIR [--db URL]             a workspace: DIR/course.toml (run the rest inside DIR)
+    course grade release A [--due TIME]          solutions/A -> <workspace>/release/A, gradebook, due date
+    course grade roster FILE                     students (id, first_name, last_name, email) into the gradebook
+    course grade collect A DIR|ZIP               DIR/<student>/<notebook>.ipynb (+ timestamp.txt) -> workspace
     course grade autograde A [--student S] [--workers N] [--timeout S]
+    course grade manual A [--scores FILE]        list the answers to grade by hand / take their scores
     course grade feedback A [--student S]        HTML in <workspace>/feedback/<student>/A/
-    course grade export A --csv grades.csv       scores per test and flags
-    course grade report A [--png PATH]           pass rates, histogram, common failures
+    course grade export A --csv grades.csv [--lms]   scores per test, late, ungraded, flags
+    course grade report A [--png PATH]           pass rates, histogram, common failures, per student
 
-Every command takes ``--workspace DIR`` (default grading/ in the course folder, or $COURSE_GRADING_WORKSPACE)
-and ``--db URL`` (any SQLAlchemy URL; default SQLite in the workspace, or $COURSE_GRADING_DB).
+The workspace is found from ``--workspace DIR``, else $COURSE_GRADING_WORKSPACE, else the
+``course.toml`` in the current directory or a parent (``course grade init`` writes it); nothing
+is ever written into the course's own folder. ``--db URL``: any SQLAlchemy URL (default SQLite
+``gradebook.db`` in the workspace, or $COURSE_GRADING_DB, or ``db`` in course.toml).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-STEPS = ("release", "collect", "autograde", "feedback", "export", "report")
+STEPS = ("init", "release", "roster", "collect", "autograde", "manual", "feedback", "export", "report")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +36,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "this package runs from, the current directory or a parent, or $COURSE_ROOT)")
     sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
 
+    p = sub.add_parser("init", help="create a grading workspace: DIR/course.toml with its settings")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--db", metavar="URL", help="gradebook URL to record in course.toml")
+    p.add_argument("--root", metavar="DIR", help="the course folder to record in course.toml")
+
     p = sub.add_parser("release", parents=[common], help="generate the student version (nbgrader generate_assignment)")
     p.add_argument("assignment")
+    p.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with a zone, e.g. 2026-10-01T23:59:00+02:00 "
+                                                  "(default: [due] in course.toml)")
+    p.add_argument("--release-dir", metavar="DIR", help="where the student version goes (default: "
+                                                         "<workspace>/release; `make release` uses assignments/)")
+
+    p = sub.add_parser("roster", parents=[common], help="import students from a CSV (id,first_name,last_name,email)")
+    p.add_argument("file", metavar="FILE")
 
     p = sub.add_parser("collect", parents=[common], help="import submissions DIR/<student>/<notebook>.ipynb or a zip")
     p.add_argument("assignment")
@@ -45,6 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 30)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("manual", parents=[common], help="hand grading: list answers to a CSV, or apply its scores")
+    p.add_argument("assignment")
+    p.add_argument("--scores", metavar="FILE", help="apply the score/comment columns of FILE to the gradebook")
+    p.add_argument("--csv", metavar="PATH", help="where to list the answers (default <workspace>/manual/<A>.csv)")
+
     p = sub.add_parser("feedback", parents=[common], help="per-student HTML feedback (hidden tests removed)")
     p.add_argument("assignment")
     p.add_argument("--student", default=None)
@@ -52,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("export", parents=[common], help="grades CSV with per-test scores and flags")
     p.add_argument("assignment")
     p.add_argument("--csv", required=True, metavar="PATH")
+    p.add_argument("--lms", action="store_true", help="one row per student: total, per question, late (for an LMS)")
 
     p = sub.add_parser("report", parents=[common], help="pass rates, score histogram, common failures (+ PNG)")
     p.add_argument("assignment")
@@ -69,19 +92,54 @@ def main(args) -> int:
     from course.grading import instructor
     from course.grading.workspace import configure
 
-    ws = configure(workspace=args.workspace, db=args.db, timeout=getattr(args, "timeout", None))
     try:
+        if args.step == "init":
+            return _init(args)
+        ws = configure(workspace=args.workspace, db=args.db, timeout=getattr(args, "timeout", None),
+                       release_dir=getattr(args, "release_dir", None))
         return _run(args, ws, instructor)
-    except instructor.GradingError as exc:
+    except (instructor.GradingError, FileExistsError, FileNotFoundError) as exc:
         print(f"course grade {args.step}: {exc}", file=sys.stderr)
         return 1
 
 
+def _init(args) -> int:
+    from pathlib import Path
+
+    from course.grading import settings
+    from course.paths import find_course_root
+
+    folder = Path(args.directory).resolve()
+    root = find_course_root(args.root, need="autograder")
+    if root is not None and (folder == root or root in folder.parents):
+        raise FileExistsError(f"{folder} is inside the course's folder {root}: student work and grades "
+                              "belong outside it (e.g. ~/grading/fall26)")
+    path = settings.write_template(folder, db=args.db, root=root)
+    print(f"wrote {path}\nnow: cd {folder} && course grade release <assignment>")
+    return 0
+
+
 def _run(args, ws, instructor) -> int:
+    if args.step == "roster":
+        ids = instructor.import_roster(ws, args.file)
+        print(f"{len(ids)} student(s) in the gradebook {ws.db_url}")
+        return 0
     a = args.assignment
     if args.step == "release":
-        path = instructor.release(ws, a)
-        print(f"released {a} -> {path}  (gradebook: {ws.db_url})")
+        path = instructor.release(ws, a, due=args.due)
+        with ws.gradebook() as gb:
+            due = gb.find_assignment(a).duedate
+        print(f"released {a} -> {path}  (gradebook: {ws.db_url}; due: {f'{due} UTC' if due else 'none'})")
+    elif args.step == "manual":
+        from course.grading import manual
+
+        if args.scores:
+            n = manual.apply_scores(ws, a, args.scores)
+            print(f"{n} score(s) recorded; run `course grade feedback {a}` to update the students' feedback")
+        else:
+            path = manual.list_answers(ws, a, args.csv)
+            print(f"answers to grade by hand: {path}  (fill in score/comment, then "
+                  f"`course grade manual {a} --scores {path}`)")
     elif args.step == "collect":
         report = instructor.collect(ws, a, args.source)
         print(report.table())
@@ -97,7 +155,7 @@ def _run(args, ws, instructor) -> int:
         path = instructor.feedback(ws, a, args.student)
         print(f"feedback for {a} in {path}/<student>/{a}/")
     elif args.step == "export":
-        path = instructor.export(ws, a, args.csv)
+        path = instructor.export(ws, a, args.csv, lms=args.lms)
         print(f"exported {a} -> {path}")
     elif args.step == "report":
         from course.grading import report as rep

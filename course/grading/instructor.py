@@ -1,6 +1,6 @@
 """The instructor's steps, each a thin layer over nbgrader (``course grade ...`` calls these).
 
-    release(ws, A)                 nbgrader generate_assignment: solutions/A -> assignments/A (+ gradebook)
+    release(ws, A, due=None)       nbgrader generate_assignment: solutions/A -> <release dir>/A (+ gradebook, due date)
     collect(ws, A, SRC)            SRC/<student>/<notebook>.ipynb (a folder or a .zip) -> submitted/
     autograde(ws, A, students, workers)   nbgrader autograde, in parallel (course.grading.parallel)
     feedback(ws, A)                nbgrader generate_feedback (hidden tests and their tracebacks removed)
@@ -22,7 +22,7 @@ import nbformat
 
 from course.grading.workspace import GradingError, Workspace
 
-__all__ = ["GradingError", "release", "collect", "autograde", "feedback", "export"]
+__all__ = ["GradingError", "release", "import_roster", "collect", "autograde", "feedback", "export"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
@@ -36,13 +36,65 @@ def _check(result: dict, what: str) -> dict:
 
 
 # -------------------------------------------------------------------- release
-def release(ws: Workspace, assignment: str) -> Path:
-    """Generate the student version into the release folder and record the assignment in the gradebook."""
+def parse_due(text: str):
+    """An ISO 8601 time (``2026-10-01T23:59:00+02:00``; UTC when no zone is given) as the
+    naive UTC datetime nbgrader stores."""
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00").replace(" UTC", "+00:00"))
+    except ValueError:
+        raise GradingError(f"due date {text!r} is not an ISO 8601 time such as 2026-10-01T23:59:00+02:00") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return when
+
+
+def release(ws: Workspace, assignment: str, due: str | None = None) -> Path:
+    """Generate the student version into the release folder (``<workspace>/release`` unless
+    ``--release-dir``) and record the assignment, with its due date, in the gradebook.
+
+    ``due``: an ISO 8601 time; default: ``[due]`` in the workspace's ``course.toml``.
+    """
     source = ws.path("source", ".", assignment)
     if not source.is_dir():
         raise GradingError(f"no source assignment {source}")
+    if due is None and ws.settings is not None:
+        due = ws.settings.due.get(assignment)
+    duedate = parse_due(due) if due else None
     _check(ws.api().generate_assignment(assignment, force=True, create=True), f"generate_assignment {assignment}")
+    if duedate is not None:
+        with ws.gradebook() as gb:
+            gb.update_or_create_assignment(assignment, duedate=duedate)
     return ws.path("release", ".", assignment)
+
+
+def import_roster(ws: Workspace, path: str | Path) -> list[str]:
+    """Students from a CSV in ``nbgrader db student import`` format (columns ``id``, and
+    optionally ``first_name``, ``last_name``, ``email``) into the gradebook; returns the ids.
+    Their names and e-mails then fill the export, and a student who submits nothing is
+    listed (and counted) as missing."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise GradingError(f"no roster file {path}")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if "id" not in (reader.fieldnames or []):
+            raise GradingError(f"{path}: a roster needs an 'id' column (and may have first_name, last_name, "
+                               f"email), as `nbgrader db student import`; got columns {reader.fieldnames}")
+        rows = list(reader)
+    ids = []
+    with ws.gradebook() as gb:
+        for row in rows:
+            sid = (row.get("id") or "").strip()
+            if not STUDENT_ID.match(sid):
+                raise GradingError(f"{path}: {sid!r} is not a valid student id")
+            gb.update_or_create_student(sid, **{k: (row.get(k) or "").strip() or None
+                                                for k in ("first_name", "last_name", "email")})
+            ids.append(sid)
+    return ids
 
 
 def ensure_released(ws: Workspace, assignment: str) -> None:
@@ -115,25 +167,33 @@ def _collect_dir(ws: Workspace, assignment: str, source: Path) -> CollectReport:
             report.problems[student] = [{"kind": "skipped", "cell": "-", "detail": "not a valid student id"}]
             continue
         flags, good = [], []
+        submitted = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
         for name in notebooks:
             nb_file = folder / f"{name}.ipynb"
             if not nb_file.is_file():
-                found = ", ".join(sorted(p.name for p in folder.glob("*.ipynb"))) or "no notebook"
-                flags.append({"kind": "missing", "cell": name,
-                              "detail": f"{name}.ipynb not submitted (found: {found}); skipped"})
-                continue
+                others = [p for p in submitted if p.stem not in notebooks]
+                if len(notebooks) == 1 and len(others) == 1:       # one notebook, unambiguous: a rename
+                    flags.append({"kind": "renamed", "cell": name,
+                                  "detail": f"submitted as {others[0].name!r}, graded as {name}.ipynb"})
+                    nb_file = others[0]
+                else:
+                    found = ", ".join(p.name for p in submitted) or "no notebook"
+                    why = "which one is ambiguous" if others else "not submitted"
+                    flags.append({"kind": "missing", "cell": name,
+                                  "detail": f"{name}.ipynb {why} (found: {found}); skipped"})
+                    continue
             problem = notebook_problem(nb_file)
             if problem:
-                flags.append({"kind": "corrupt", "cell": name, "detail": f"{name}.ipynb {problem}; skipped"})
+                flags.append({"kind": "corrupt", "cell": name, "detail": f"{nb_file.name} {problem}; skipped"})
             else:
-                good.append(nb_file)
+                good.append((nb_file, f"{name}.ipynb"))
         dest = ws.path("submitted", student, assignment)
         if dest.exists():
             shutil.rmtree(dest)
         if good:
             dest.mkdir(parents=True)
-            for nb_file in good:
-                shutil.copy2(nb_file, dest / nb_file.name)
+            for nb_file, as_name in good:
+                shutil.copy2(nb_file, dest / as_name)
             stamp = folder / "timestamp.txt"
             if stamp.is_file():
                 shutil.copy2(stamp, dest / "timestamp.txt")
@@ -207,19 +267,31 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
 # -------------------------------------------------------------- feedback/export
 def feedback(ws: Workspace, assignment: str, student: str | None = None) -> Path:
     """Per-student HTML feedback in ``feedback/<student>/<A>/`` (no hidden test code)."""
+    from nbgrader.apps.api import capture_log
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.utils import temp_attrs
+
     ensure_released(ws, assignment)
-    _check(ws.api().generate_feedback(assignment, student_id=student, force=True),
-           f"generate_feedback {assignment}")
+    # nbgrader's API pins the page to its own "feedback" template; run the converter
+    # itself so that the course's template (autograder/nbgrader_config.py) is used.
+    api = ws.api()
+    ids = dict(assignment_id=assignment) | ({"student_id": student} if student else {})
+    with temp_attrs(api.coursedir, **ids):
+        app = GenerateFeedback(coursedir=api.coursedir, parent=api)
+        app.force = True
+        _check(capture_log(app), f"generate_feedback {assignment}")
     return ws.step_dir("feedback")
 
 
-def export(ws: Workspace, assignment: str, csv_path: str | Path) -> Path:
-    """nbgrader export through the course's CSV plugin (scores per test, flags)."""
+def export(ws: Workspace, assignment: str, csv_path: str | Path, lms: bool = False) -> Path:
+    """nbgrader export through the course's CSV plugin (scores per test, flags), or the
+    short one-row-per-student form for an LMS (``lms=True``)."""
     from course.grading.export import CourseCsvExport
 
     csv_path = Path(csv_path).resolve()
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     plugin = CourseCsvExport(config=ws.config, to=str(csv_path), assignment=[assignment])
+    plugin.lms = lms
     with ws.gradebook() as gb:
         plugin.export(gb)
     return csv_path

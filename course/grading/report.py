@@ -7,45 +7,81 @@ and the flagged submissions; printed as tables and drawn into one PNG.
 """
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from course.grading.export import rows
+from course.grading.export import NOT_GRADED, rows
 from course.grading.workspace import Workspace
+
+
+def wrap(text: str, width: int = 96, indent: str = "      ") -> str:
+    """``text`` broken at spaces into lines of at most ``width`` (never mid-word)."""
+    return textwrap.fill(text, width=width, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False)
 
 
 @dataclass
 class Report:
+    """What ``course grade report`` shows.
+
+    ``failures``: (test, first line of the message) -> the students whose test failed so;
+    a failure whose message a student already got in an earlier test (one bug, seen
+    again by a later test that uses the same function) is counted in ``follow_on``
+    instead, so one bug is one line. ``missing``: students in the gradebook (the roster)
+    who handed in nothing gradable (missing, corrupt); they are left out of the mean, and the text says so.
+    """
+
     assignment: str
     max_score: float
     scores: dict[str, float] = field(default_factory=dict)             # student -> score
     tests: dict[str, tuple[float, int, int]] = field(default_factory=dict)   # test -> (points, passed, graded)
-    failures: Counter = field(default_factory=Counter)                  # (test, first line) -> count
+    failures: dict = field(default_factory=dict)                        # (test, first line) -> [students]
+    follow_on: dict = field(default_factory=dict)                       # (test, first line) -> [(student, later test)]
     flags: dict[str, str] = field(default_factory=dict)                 # student -> flags
     manual: set = field(default_factory=set)                            # tests graded by hand
+    missing: list = field(default_factory=list)                         # students who handed in nothing
+    failed: dict = field(default_factory=dict)                          # student -> [tests failed]
+
+    def common(self, top: int = 10) -> list:
+        """[((test, message), students)] most frequent first."""
+        return sorted(self.failures.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
 
     def text(self, top: int = 10) -> str:
         out = [f"Assignment {self.assignment}: {len(self.scores)} graded submission(s), max score {self.max_score:g}"]
+        if self.missing:
+            out.append(f"{len(self.missing)} student(s) handed in nothing gradable (see flags) and are not in the statistics: "
+                       + ", ".join(self.missing))
         if self.scores:
             vals = sorted(self.scores.values())
-            out.append(f"score: mean {sum(vals) / len(vals):.1f}, median {vals[len(vals) // 2]:g}, "
-                       f"min {vals[0]:g}, max {vals[-1]:g}")
+            out.append(f"score over the {len(vals)} graded: mean {sum(vals) / len(vals):.1f}, "
+                       f"median {vals[len(vals) // 2]:g}, min {vals[0]:g}, max {vals[-1]:g}")
         out += ["", f"{'test':<28} {'points':>6} {'passed':>8} {'rate':>6}"]
         for name, (points, passed, graded) in self.tests.items():
             rate = f"{100 * passed / graded:.0f}%" if graded else "-"
             if name in self.manual:
                 rate = "by hand"
             out.append(f"{name:<28} {points:>6g} {f'{passed}/{graded}':>8} {rate:>6}")
-        out += ["", "most common failures:"]
-        for (test, message), n in self.failures.most_common(top):
-            out.append(f"  {n:>3} x {test}: {message[:110]}")
+        out += ["", "most common failures (one line per bug; the students behind it):"]
+        for (test, message), students in self.common(top):
+            later = self.follow_on.get((test, message), [])
+            line = f"  {len(students):>3} x {test}: {message}"
+            if later:
+                line += f" [also fails {len(later)} later test(s) with the same message]"
+            out.append(wrap(line))
+            out.append(wrap("        students: " + ", ".join(students), indent="        "))
         if not self.failures:
             out.append("  (none)")
         out += ["", "flagged submissions:"]
         out += [f"  {s}: {f}" for s, f in sorted(self.flags.items())] or ["  (none)"]
+        out += ["", "per student:", f"  {'student':<24} {'score':>7}  failed tests"]
+        for student in sorted(set(self.scores) | set(self.missing)):
+            score = f"{self.scores[student]:g}" if student in self.scores else "-"
+            tests = ", ".join(self.failed.get(student, [])) or ("nothing handed in" if student in self.missing else "-")
+            out.append(wrap(f"  {student:<24} {score:>7}  {tests}", indent=" " * 36))
         return "\n".join(out)
 
 
@@ -67,11 +103,12 @@ def build(ws: Workspace, assignment: str) -> Report:
             if row["flags"]:
                 report.flags[student] = row["flags"]
             if row["timestamp"] == "" and not any(row.get(c) not in ("", None) for c, _ in cells):
+                report.missing.append(student)
                 continue                                   # nothing graded for this student
             report.scores[student] = float(row["score"])
             for name, points in cells:
                 value = row.get(name)
-                if value in ("", None):
+                if value in ("", None, NOT_GRADED):
                     continue
                 graded[name] += 1
                 passed[name] += float(value) >= points
@@ -82,11 +119,19 @@ def build(ws: Workspace, assignment: str) -> Report:
                 nb = nbformat.read(path, as_version=4)
             except Exception:
                 continue
+            seen = {}                                       # message -> the first test that showed it
             for cell in nb.cells:
                 if is_graded_test(cell):
                     message = failure_line(cell)
-                    if message:
-                        report.failures[(cell.metadata["nbgrader"]["grade_id"], message)] += 1
+                    if not message:
+                        continue
+                    test = cell.metadata["nbgrader"]["grade_id"]
+                    report.failed.setdefault(student, []).append(test)
+                    if message in seen:
+                        report.follow_on.setdefault((seen[message], message), []).append((student, test))
+                        continue
+                    seen[message] = test
+                    report.failures.setdefault((test, message), []).append(student)
     return report
 
 
@@ -115,16 +160,18 @@ def plot(report: Report, path: str | Path) -> Path:
     axes[1].set_ylabel("students")
     axes[1].yaxis.get_major_locator().set_params(integer=True)
     axes[1].set_title("score histogram")
-    top = report.failures.most_common(8)[::-1]
+    top = [((t, m), len(ss)) for (t, m), ss in report.common(8)][::-1]
     counts = [n for _, n in top]
     axes[2].barh(range(len(top)), counts, color="#f4a6a6")
-    for i, ((test, message), n) in enumerate(top):     # the message inside its bar, readable
-        axes[2].text(0.02 * max(counts), i, f"{n} x  {test}: {message[:120]}", va="center", fontsize=8)
+    for i, ((test, message), n) in enumerate(top):     # the message inside its bar, wrapped at spaces
+        label = textwrap.shorten(f"{n} x  {test}: {message}", width=150, placeholder=" ...")
+        axes[2].text(0.02 * max(counts), i, textwrap.fill(label, 110, break_long_words=False), va="center", fontsize=7)
     axes[2].set_yticks([])
     axes[2].set_xlabel("submissions")
     axes[2].xaxis.get_major_locator().set_params(integer=True)
     axes[2].set_title("most common failures" if top else "most common failures: none")
-    fig.suptitle(f"{report.assignment}: {len(scores)} submissions")
+    missing = f"; {len(report.missing)} handed in nothing (not shown)" if report.missing else ""
+    fig.suptitle(f"{report.assignment}: {len(scores)} submissions{missing}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

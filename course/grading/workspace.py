@@ -19,6 +19,7 @@ ENV_DB = "COURSE_GRADING_DB"
 ENV_TIMEOUT = "COURSE_GRADING_TIMEOUT"
 ENV_RELEASE = "COURSE_GRADING_RELEASE"
 ENV_CONFIG = "COURSE_NBGRADER_CONFIG"
+ENV_LATE = "COURSE_GRADING_LATE"
 
 
 class GradingError(RuntimeError):
@@ -43,6 +44,7 @@ def config_file() -> Path:
 @dataclass
 class Workspace:
     config: object                 # traitlets Config
+    settings: object = None        # course.grading.settings.Settings (course.toml), if any
 
     @property
     def coursedir(self):
@@ -131,24 +133,60 @@ def quiet_warnings() -> None:
     warnings.filterwarnings("ignore", message=r".*will not be merged.*")
 
 
+class NoWorkspace(GradingError):
+    """No grading workspace was named: nothing is written until one is."""
+
+
+def _workspace_settings(workspace):
+    """The workspace folder and its ``course.toml`` settings, by precedence:
+    the argument, ``$COURSE_GRADING_WORKSPACE``, a ``course.toml`` found from the
+    current directory. None of them: ``NoWorkspace`` (never a default inside the
+    course's checkout)."""
+    from course.grading import settings
+
+    if workspace is not None or os.environ.get(ENV_WORKSPACE):
+        folder = Path(workspace if workspace is not None else os.environ[ENV_WORKSPACE]).resolve()
+        return folder, settings.for_workspace(folder)
+    found = settings.load(settings.find_file())
+    if found.workspace is None:
+        raise NoWorkspace(
+            "no grading workspace: create one once with `course grade init DIR` and run the commands "
+            "inside DIR (they find DIR/course.toml), or pass --workspace DIR, or set "
+            f"{ENV_WORKSPACE}=DIR. Grades and student work never go inside the course's folder.")
+    return found.workspace, found
+
+
 def configure(workspace: str | os.PathLike | None = None, db: str | None = None,
               timeout: int | None = None, release_dir: str | os.PathLike | None = None) -> Workspace:
-    """Set up the environment for nbgrader and load the course configuration."""
+    """Set up the environment for nbgrader and load the course configuration.
+
+    Each setting comes from the argument, else its environment variable, else the
+    workspace's ``course.toml`` (see ``course.grading.settings``). The release folder
+    defaults to ``<workspace>/release``.
+    """
     from traitlets.config.loader import PyFileConfigLoader
 
+    from course.paths import ENV_ROOT
+
     quiet_warnings()
-    if workspace is not None:
-        os.environ[ENV_WORKSPACE] = str(Path(workspace).resolve())
-    if db is not None:
-        os.environ[ENV_DB] = db
-    if timeout is not None:
-        os.environ[ENV_TIMEOUT] = str(int(timeout))
-    if release_dir is not None:
-        os.environ[ENV_RELEASE] = str(Path(release_dir).resolve())
+    folder, found = _workspace_settings(workspace)
+    os.environ[ENV_WORKSPACE] = str(folder)
+    def put(env, explicit, from_file):
+        if explicit is not None:
+            os.environ[env] = str(explicit)
+        elif env not in os.environ and from_file is not None:
+            os.environ[env] = str(from_file)
+
+    put(ENV_DB, db, found.db)
+    put(ENV_TIMEOUT, int(timeout) if timeout is not None else None, found.timeout)
+    put(ENV_RELEASE, Path(release_dir).resolve() if release_dir is not None else None, found.release_dir)
+    put(ENV_ROOT, None, found.root)
+    os.environ.setdefault(ENV_RELEASE, str(folder / "release"))
+    os.environ[ENV_LATE] = json.dumps(found.late)
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     path = config_file()
     config = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
     Path(config.CourseDirectory.root).mkdir(parents=True, exist_ok=True)
-    return Workspace(config)
+    return Workspace(config, found)

@@ -79,13 +79,13 @@ def test_committed_release_is_not_stale(assignment, graded, tmp_path):
         env = dict(graded["env"], COURSE_GRADING_RELEASE=str(release))
         _run("grade", "release", assignment, "--workspace", tmp_path / "ws", env=env)
     committed_dir = ROOT / "assignments" / assignment
-    assert committed_dir.is_dir(), f"run `course grade release {assignment}` and commit assignments/{assignment}"
+    assert committed_dir.is_dir(), f"run `make release` and commit assignments/{assignment}"
     assert sorted(p.name for p in committed_dir.iterdir()) == sorted(p.name for p in (release / assignment).iterdir())
     for fresh_path in sorted((release / assignment).glob("*.ipynb")):
         fresh = nbformat.read(fresh_path, as_version=4)
         committed = nbformat.read(committed_dir / fresh_path.name, as_version=4)
         assert _cells(fresh) == _cells(committed), (
-            f"assignments/{assignment} is stale: run `course grade release {assignment}` and commit it")
+            f"assignments/{assignment} is stale: run `make release` and commit it")
 
 
 @pytest.mark.slow

@@ -32,7 +32,8 @@ EXPECTED = {
     "tampered_delete": (75, {"tampered:test_max_pool2d_backward"}),
     "stub": (0, set()),
     "corrupt": (0, {"corrupt:a1_convolution"}),
-    "missing": (0, {"missing:a1_convolution"}),
+    "renamed": (90, {"renamed:a1_convolution"}),
+    "ambiguous": (0, {"missing:a1_convolution"}),
 }
 
 
@@ -133,9 +134,13 @@ def main() -> None:
             path.write_text(nb)
         else:
             nbformat.write(nb, path)
-    missing = OUT / "missing"             # handed in under the wrong name
-    missing.mkdir()
-    nbformat.write(filled(), missing / "A1 convolution (final).ipynb")
+    renamed = OUT / "renamed"             # handed in under another name: graded, flagged "renamed"
+    renamed.mkdir()
+    nbformat.write(filled(), renamed / "A1 convolution (final).ipynb")
+    ambiguous = OUT / "ambiguous"         # two notebooks, neither with the right name: which one?
+    ambiguous.mkdir()
+    for name in ("draft.ipynb", "final version.ipynb"):
+        nbformat.write(filled(), ambiguous / name)
     print(f"wrote {len(EXPECTED)} submissions to {OUT}")
 
 
