@@ -15,7 +15,10 @@ from course.widgets.pooling import PoolingExplorer
 
 # Later units' explorers, imported on first use so one unit's widget never
 # stops another unit's from importing.
-_LATER = {"SGDExplorer": "course.widgets.sgd"}
+_LATER = {"SGDExplorer": "course.widgets.sgd",
+          "RNNUnrollExplorer": "course.widgets.recurrent",
+          "GradientFlowExplorer": "course.widgets.recurrent",
+          "LSTMGateExplorer": "course.widgets.recurrent"}
 
 __all__ = ["KernelExplorer", "ConvArithmeticExplorer", "PoolingExplorer", *_LATER]
 
