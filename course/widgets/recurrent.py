@@ -562,7 +562,7 @@ class LSTMGateExplorer(Explorer):
         grid_values.flat[:T] = v
         with self._view.hold_sync():
             self._view.show_rgb(pic.rgb())
-            self._view.hover("value", values=grid_values, label=f"{gate}[unit {k}] at (line, char)",
+            self._view.hover("value", values=grid_values, label=f"{gate}, unit {k}, at (line, char) ",
                              grid=grid(left, top, cell, rows, cols))
         self._info.value = html.escape(
             f"{GATE_NAMES[gate]}, unit {k}: mean {v.mean():.3f}, min {v.min():.3f}, max {v.max():.3f}"
