@@ -199,10 +199,15 @@ class RNNUnrollExplorer(Explorer):
                 bx = cell_box(row, s)
                 for b_row in below:
                     src = cell_box(b_row, s)
-                    shift = 0 if b_row == row + 1 else 10
                     hot = on_path[(k, dd)][s]
-                    d.line([(bx[0] + cw // 2 + shift, src[1]), (bx[0] + cw // 2 + shift, bx[3])],
-                           fill=red if hot else grey, width=2 if hot else 1)
+                    colour, lw = (red, 2) if hot else (grey, 1)
+                    mid = bx[0] + cw // 2
+                    if b_row == row + 1:                    # straight up from the row below
+                        d.line([(mid, src[1]), (mid, bx[3])], fill=colour, width=lw)
+                    else:                                   # past the boxes between, in the gap
+                        gap = bx[2] + gx // 2 - 3
+                        d.line([(mid + 10, src[1]), (gap, src[1] - 6), (gap, bx[3] + 6),
+                                (mid + 10, bx[3])], fill=colour, width=lw)
                 if s < T - 1:
                     a, b = cell_box(row, s), cell_box(row, s + 1)
                     hot = on_path[(k, dd)][s + 1 if dd == 0 else s] and on_path[(k, dd)][s if dd == 0 else s + 1]
@@ -217,10 +222,14 @@ class RNNUnrollExplorer(Explorer):
             yb = cell_box(0, s)
             for r in top_rows:
                 src = cell_box(r, s)
-                shift = 0 if r == 1 else 10
-                hot = s == t
-                d.line([(yb[0] + cw // 2 + shift, yb[3]), (yb[0] + cw // 2 + shift, src[1])],
-                       fill=red if hot else grey, width=2 if hot else 1)
+                colour, lw = (red, 2) if s == t else (grey, 1)
+                mid = yb[0] + cw // 2
+                if r == 1:
+                    d.line([(mid, yb[3]), (mid, src[1])], fill=colour, width=lw)
+                else:                                       # the forward row, past the reverse one
+                    gap = yb[2] + gx // 2 - 3
+                    d.line([(mid + 10, src[1]), (gap, src[1] - 6), (gap, yb[3] + 6),
+                            (mid + 10, yb[3])], fill=colour, width=lw)
         colours = [(243, 201, 139), (158, 202, 225)]
         for (k, dd), row in row_of.items():
             label = f"layer {k + 1}" + (" ←" if dd == 1 else " →" if bi else "")
@@ -474,7 +483,7 @@ class LSTMGateExplorer(Explorer):
         self._text = W.Textarea(value=DEFAULT_TEXT, description="text", style=_STYLE,
                                 layout=W.Layout(width="600px", height="70px"),
                                 continuous_update=False)
-        self._gate = W.ToggleButtons(options=[(GATE_NAMES[g].split()[0] if g in "ifgo" else g, g)
+        self._gate = W.ToggleButtons(options=[(GATE_NAMES[g].split()[0] if g in "ifgo" else GATE_NAMES[g][:-2], g)
                                               for g in GATES], value="c", description="show",
                                      style=_STYLE)
         self._unit = W.IntSlider(value=0, min=0, max=H - 1, description="hidden unit",
