@@ -16,7 +16,10 @@ from course.widgets.pooling import PoolingExplorer
 # Later units' explorers, imported on first use so one unit's widget never
 # stops another unit's from importing.
 _LATER = {"SGDExplorer": "course.widgets.sgd", "NgramSamplerExplorer": "course.widgets.ngram",
-          "EmbeddingExplorer": "course.widgets.embeddings"}
+          "EmbeddingExplorer": "course.widgets.embeddings",
+          "RNNUnrollExplorer": "course.widgets.recurrent",
+          "GradientFlowExplorer": "course.widgets.recurrent",
+          "LSTMGateExplorer": "course.widgets.recurrent"}
 
 __all__ = ["KernelExplorer", "ConvArithmeticExplorer", "PoolingExplorer", *_LATER]
 

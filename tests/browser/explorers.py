@@ -453,6 +453,78 @@ def embedding_explorer(ex: ExplorerInPage):
     ex.step("unknown-word", lambda: type_query("januaryy"))
     assert "'januaryy' is not in the vocabulary" in ex.error(), ex.error()
     assert "no neighbours" in ex.text(".course-neighbours")
+# ------------------------------------------------------------------ Unit 4
+def _click(ex: ExplorerInPage, css: str, text: str | None = None):
+    """Click a checkbox (``text`` None) or the toggle button labelled ``text``."""
+    if text is None:
+        ex.root.locator(f"{css} input").first.click()
+    else:
+        ex.root.locator(f"{css} button", has_text=text).first.click()
+
+
+def rnn_unroll_explorer(ex: ExplorerInPage):
+    """Output step right, then bidirectional on: the highlighted inputs follow (pixels equal
+    a twin's, driven the same way), and the read-out counts the visible inputs."""
+    from course.widgets import RNNUnrollExplorer
+
+    twin = RNNUnrollExplorer(seq_len=6, num_layers=1, bidirectional=False, output_step=2)
+    start = ex.assert_pixels(twin._view.rgba(), ".course-view", what="start")
+    assert "3 of 6 inputs" in ex.text(".course-formula")
+    ex.step("step-4", lambda: ex.press(".course-output-step", "ArrowRight"))
+    twin.output_step = 3
+    moved = ex.assert_pixels(twin._view.rgba(), ".course-view", what="output step 3")
+    assert moved["sha"] != start["sha"] and "4 of 6 inputs" in ex.text(".course-formula")
+    ex.step("bidirectional", lambda: _click(ex, ".course-bidirectional"))
+    twin.bidirectional = True
+    ex.assert_pixels(twin._view.rgba(), ".course-view", what="bidirectional")
+    assert "6 of 6 inputs" in ex.text(".course-formula") and twin.visible_inputs == list(range(6))
+    assert ex.error() == ""
+
+
+def gradient_flow_explorer(ex: ExplorerInPage):
+    """Scale down (vanishing), switch to the LSTM, forget bias up, clipping on: the plot's
+    pixels equal a twin's after each step, the message reports the clipped norm."""
+    from course.widgets import GradientFlowExplorer
+
+    twin = GradientFlowExplorer(cell="rnn", scale=0.9)
+    ex.assert_pixels(twin._view.rgba(), ".course-view", what="start")
+    ex.step("scale-min", lambda: ex.press(".course-scale", "Home"))
+    twin.scale = 0.1
+    ex.assert_pixels(twin._view.rgba(), ".course-view", what="scale 0.1")
+    ex.step("lstm", lambda: _click(ex, ".course-cell", "LSTM"))
+    twin.cell = "lstm"
+    ex.assert_pixels(twin._view.rgba(), ".course-view", what="LSTM")
+    ex.step("forget-bias-max", lambda: ex.press(".course-forget-bias", "End"))
+    twin.forget_bias = 5.0
+    ex.assert_pixels(twin._view.rgba(), ".course-view", what="forget bias 5")
+    ex.step("clip", lambda: _click(ex, ".course-clip"))
+    twin.clip = True
+    ex.assert_pixels(twin._view.rgba(), ".course-view", what="clipped")
+    assert "clipped to" in ex.text(".course-message")
+    assert ex.error() == ""
+
+
+def lstm_gate_explorer(ex: ExplorerInPage):
+    """Hover a character: its cell value; next hidden unit: the picture changes; the
+    forget gate: hovered values lie in (0, 1). (The lecture passes its trained model,
+    so there is no twin: the page's read-outs are checked against the gate's range.)"""
+    cell, left, top = 18, 10, 30                      # LSTMGateExplorer's text grid
+    start = ex.canvas(".course-view")
+    assert start["bytes"] == start["width"] * start["height"] * 3
+    out = ex.hover(".course-view", left + cell / 2, top + cell / 2)
+    assert out["text"].startswith("c, unit 0, at (line, char)") and math.isfinite(out["value"]), out
+    ex.unhover()
+    ex.step("unit-1", lambda: ex.press(".course-unit", "ArrowRight"))
+    deadline = time.monotonic() + 5
+    while ex.canvas(".course-view")["sha"] == start["sha"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ex.canvas(".course-view")["sha"] != start["sha"], "a new unit did not redraw"
+    ex.step("forget-gate", lambda: _click(ex, ".course-gate", "forget"))
+    for c in (0, 3, 7):
+        out = ex.hover(".course-view", left + (c + 0.5) * cell, top + cell / 2)
+        assert out["text"].startswith("f, unit 1,") and 0 < out["value"] < 1, out
+    ex.unhover()
+    assert ex.error() == ""
 
 
 INTERACTIONS = {
@@ -462,6 +534,9 @@ INTERACTIONS = {
     "SGDExplorer": sgd_explorer,
     "NgramSamplerExplorer": ngram_sampler_explorer,
     "EmbeddingExplorer": embedding_explorer,
+    "RNNUnrollExplorer": rnn_unroll_explorer,
+    "GradientFlowExplorer": gradient_flow_explorer,
+    "LSTMGateExplorer": lstm_gate_explorer,
 }
 
 
