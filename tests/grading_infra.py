@@ -62,9 +62,9 @@ OUT_LEN_SOLUTION = ("def out_len(n, kernel_size, padding=0, stride=1):\n    ### 
 
 
 def tiny_course(folder: Path) -> Path:
-    """A course folder: autograder/ (the course's real configuration) and solutions/h1_relu."""
-    (folder / "autograder").mkdir(parents=True)
-    shutil.copy2(ROOT / "autograder" / "nbgrader_config.py", folder / "autograder" / "nbgrader_config.py")
+    """A course folder: autograder/ (the course's real configuration and templates) and solutions/h1_relu."""
+    folder.mkdir(parents=True, exist_ok=True)     # the configuration and its feedback template
+    shutil.copytree(ROOT / "autograder", folder / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
     cells = [
         _cell("markdown", "# H1: ReLU and output length"),
         _cell("code", "import numpy as np", "setup", locked=True),
