@@ -146,7 +146,8 @@ def write_app(path: Path) -> list[ExplorerEntry]:
 #: bridge to it. Others installed in the same environment (nbgrader's, the
 #: notebook's) expect the full Lab and fail in Voila with console errors.
 EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager7",
-              "@voila-dashboards/widgets-manager8"]
+              "@voila-dashboards/widgets-manager8",
+              "anywidget"]  # the explorers' canvas view (course.widgets.canvas.ImageView)
 
 
 def voila_argv(notebook: Path, port: int) -> list[str]:

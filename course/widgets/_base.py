@@ -1,115 +1,50 @@
-"""Pieces every explorer shares: fast array-to-PNG rendering, the caption, the
-red error line, the ``rendered #<n>`` status marker, a callback guard, and the
-properties that mirror controls (``control_property``, ``cell_property``).
+"""Pieces every explorer shares: the caption, the red error line, the
+``rendered #<n>`` status marker, a callback guard, the colour rule of filtered
+images, and the properties that mirror controls (``control_property``,
+``cell_property``).
 
-Why PNG bytes and not a matplotlib figure per change: a new figure per change
-costs ~250 ms per step in the browser. An 8-bit palette PNG of the array, pushed
-into one persistent ``ipywidgets.Image``, costs ~7 ms to encode for 512x512, so
-what is left of the step is the kernel round trip and the browser's decode
-(see ``../shared/notes/browser-testing.md``). The explorers of small grids
-draw them with PIL (``_grids.py``, ~10 ms a picture); a matplotlib figure with
-text in it costs ~150 ms a draw, so one that must stay matplotlib (SGDExplorer's
-contour plot) draws its fixed part once and blits only what changes.
+Pictures go through ONE view, ``course.widgets.canvas.ImageView``: raw uint8
+pixels (colour-map codes plus a 256-colour table, or RGB) drawn on a canvas in
+the page. No PNG is encoded per frame: a 512x512 PNG cost ~10 ms to encode and
+~25-40 ms to decode in the page (issue #14); raw codes cost a copy. The explorers
+of small grids draw them with PIL (``_grids.py``, a few ms a picture) and send
+the RGB array; SGDExplorer blits its matplotlib figure and sends its pixels.
+
+Bursts are coalesced by ipywidgets itself: a control has at most one message in
+flight to the kernel, and the changes made meanwhile are merged into one
+(the latest value wins) and sent when the kernel is idle again; each message
+renders once. So a dragged slider (``continuous_update=True``) renders the
+latest value and drops the stale ones (tested in tests/browser/explorers.py,
+the kernel explorer's burst step). The exceptions are the sliders whose range the
+explorer itself changes (the output row/col, ``CELL_SLIDERS``): a continuous
+slider whose range changes under it sends a value back, which would move the
+cell, so they update on release; hovering the picture answers in the page.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
-import io
 import time
 from typing import NamedTuple
 
 import ipywidgets as W
-import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from course.plotting import SIGNED_CMAP, signed_limit
 
 __all__ = [
-    "PNG_COMPRESS_LEVEL", "GRAY", "SIGNED", "array_to_png", "colorbar_png", "colour_rule",
-    "display_scale", "new_figure", "set_slider", "set_control",
-    "control_property", "cell_property", "Explorer", "guarded",
+    "CELL_SLIDERS", "GRAY", "SIGNED", "colour_rule", "display_scale", "new_figure", "set_slider",
+    "set_control", "control_property", "cell_property", "Explorer", "guarded",
 ]
 
-#: zlib level for the PNGs: 1 is ~9 ms for a 512x512 image, 6 (PIL's default) ~3x slower
-#: for a file only ~10% smaller.
-PNG_COMPRESS_LEVEL = 1
+#: CSS classes of the (row, col) sliders whose range follows the output: continuous_update=False
+CELL_SLIDERS = ("course-row", "course-col")
 
 GRAY = "gray"
 SIGNED = SIGNED_CMAP  # zero = mid-grey, negative blue, positive orange (as in the lectures)
-
-
-#: palette index reserved for the red outlines; the colour map uses indices 0..254
-MARK = 255
-_LEVELS = 255
-
-
-@functools.lru_cache(maxsize=8)
-def _palette(cmap_name: str) -> bytes:
-    """768-byte RGB palette: the colour map at 255 levels, then red (index ``MARK``)."""
-    cmap = SIGNED if cmap_name == SIGNED.name else matplotlib.colormaps[cmap_name]
-    rgb = (cmap(np.linspace(0.0, 1.0, _LEVELS))[:, :3] * 255 + 0.5).astype(np.uint8)
-    return rgb.tobytes() + bytes((230, 20, 20))
-
-
-def _cmap_name(cmap) -> str:
-    return cmap if isinstance(cmap, str) else cmap.name
-
-
-def to_codes(a: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """(H, W) floats -> (H, W) uint8 palette codes 0..254, ``vmin`` -> 0, ``vmax`` -> 254."""
-    span = vmax - vmin if vmax > vmin else 1.0
-    q = (np.asarray(a, dtype=np.float64) - vmin) * ((_LEVELS - 1) / span) + 0.5
-    return np.clip(q, 0, _LEVELS - 1).astype(np.uint8)
-
-
-def array_to_png(a: np.ndarray, cmap=GRAY, vmin: float = 0.0, vmax: float = 1.0,
-                 scale: int = 1, boxes=()) -> bytes:
-    """Encode a 2-D array as a palette PNG through a colour map: (H, W) -> bytes.
-
-    One byte per pixel plus a 256-colour table, so a coloured image costs no more
-    than a gray one (~9 ms and ~200 kB for 512x512 at ``PNG_COMPRESS_LEVEL`` 1).
-    ``scale`` repeats each pixel (nearest neighbour) for small images.
-    ``boxes``: (top, left, height, width) rectangles in array pixels, outlined in red
-    just outside the rectangle (clipped at the border).
-    """
-    q = to_codes(a, vmin, vmax)
-    if scale > 1:
-        q = np.repeat(np.repeat(q, scale, axis=0), scale, axis=1)
-    for top, left, h, w in boxes:
-        _outline(q, top * scale, left * scale, h * scale, w * scale)
-    img = Image.frombytes("P", (q.shape[1], q.shape[0]), np.ascontiguousarray(q).tobytes())
-    img.putpalette(_palette(_cmap_name(cmap)))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buf.getvalue()
-
-
-def _outline(q: np.ndarray, top: int, left: int, h: int, w: int) -> None:
-    """Draw a 2-pixel ``MARK`` rectangle around a box, in place, clipped to the image."""
-    H, W_ = q.shape
-    t, b = max(top - 2, 0), min(top + h + 2, H)
-    l, r = max(left - 2, 0), min(left + w + 2, W_)
-    if t >= b or l >= r:
-        return
-    q[t:min(t + 2, b), l:r] = MARK
-    q[max(b - 2, t):b, l:r] = MARK
-    q[t:b, l:min(l + 2, r)] = MARK
-    q[t:b, max(r - 2, l):r] = MARK
-
-
-@functools.lru_cache(maxsize=8)
-def _colorbar_cached(name: str, width: int, height: int) -> bytes:
-    ramp = np.tile(np.linspace(0.0, 1.0, width), (height, 1))
-    return array_to_png(ramp, name, 0.0, 1.0)
-
-
-def colorbar_png(cmap, width: int = 256, height: int = 10) -> bytes:
-    """A horizontal colour ramp (left = vmin, right = vmax) as PNG bytes."""
-    return _colorbar_cached(_cmap_name(cmap), width, height)
 
 
 def display_scale(shape, target: int = 256) -> int:
@@ -280,8 +215,8 @@ class Explorer(W.VBox):
     """Base class: caption on top, error line and status marker at the bottom.
 
     Subclasses build their controls, call ``self._finish(children)``, set
-    ``self._main_image`` (the ``ipywidgets.Image`` that ``png`` reads) and decorate
-    their redraw callbacks with ``@guarded``.
+    ``self._main_view`` (the ``ImageView`` that ``png`` and ``pixels`` read) and
+    decorate their redraw callbacks with ``@guarded``.
     """
 
     caption_text = ""
@@ -307,9 +242,15 @@ class Explorer(W.VBox):
         self.children = [self._caption, *body, self._error_html, self._status]
 
     @property
+    def pixels(self) -> np.ndarray:
+        """(H, W, 3) uint8 of the main picture: what the page's canvas shows."""
+        return self._main_view.rgb()
+
+    @property
     def png(self) -> bytes:
-        """PNG bytes of the main picture, exactly as sent to the page."""
-        return bytes(self._main_image.value)
+        """The main picture as PNG bytes, encoded on request (a convenience for
+        saving it; the page receives raw pixels)."""
+        return self._main_view.png()
 
     # --- error line and status marker ------------------------------------
     def _show_error(self, message: str) -> None:
@@ -338,10 +279,13 @@ class Explorer(W.VBox):
         """Keep the (row, col) sliders ``_row``, ``_col`` inside a rows x cols output,
         without a redraw per slider attribute."""
         held, self._hold = self._hold, True
+        # one message per slider, range and value together: a slider that got a smaller
+        # max first would clamp its value in the page and send it back as a change
         try:
-            self._row.max, self._col.max = max(rows - 1, 0), max(cols - 1, 0)
-            self._row.value = min(self._row.value, rows - 1)
-            self._col.value = min(self._col.value, cols - 1)
+            with self._row.hold_sync(), self._col.hold_sync():
+                self._row.max, self._col.max = max(rows - 1, 0), max(cols - 1, 0)
+                self._row.value = min(self._row.value, rows - 1)
+                self._col.value = min(self._col.value, cols - 1)
         finally:
             self._hold = held
 
@@ -358,7 +302,10 @@ class Explorer(W.VBox):
         """Set several controls without one redraw each: ``{attr_name: value}``."""
         held, self._hold = self._hold, True
         try:
-            for name, value in values.items():
-                getattr(self, name).value = value
+            with contextlib.ExitStack() as stack:
+                for name in values:
+                    stack.enter_context(getattr(self, name).hold_sync())
+                for name, value in values.items():
+                    getattr(self, name).value = value
         finally:
             self._hold = held

@@ -2,27 +2,25 @@
 PoolingExplorer's views.
 
 Why not matplotlib: a figure with 80 numbers and its tick labels takes ~150 ms
-to draw, most of a slider step; these pictures take ~10 ms, PNG encoding
-included. The picture keeps a fixed size, so the page never re-lays it out.
+to draw, most of a slider step; these pictures take a few ms. The picture keeps
+a fixed size, so the page never re-lays it out; ``canvas.rgb()`` is what
+``ImageView.show_rgb`` sends.
 
     canvas = GridCanvas(640, 320)
     grid = canvas.grid(panel=(0, 0, 320, 320), rows=4, cols=4, cell=40)
     grid.fill(colours)                      # (4, 4, 3) floats in [0, 1]
     grid.numbers(values, "{:g}")            # one number per cell
     grid.outline(0, 0, 2, 2, "red", 3)      # rows 0-1, cols 0-1
-    png = canvas.png()
+    view.show_rgb(canvas.rgb())             # (H, W, 3) uint8
 """
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-
-from course.widgets._base import PNG_COMPRESS_LEVEL
 
 __all__ = ["GridCanvas", "Grid", "font", "fit_cell"]
 
@@ -86,10 +84,9 @@ class GridCanvas:
         mask = mask.rotate(90, expand=True)
         self.image.paste((0, 0, 0), (round(x - mask.width / 2), round(y - mask.height / 2)), mask)
 
-    def png(self) -> bytes:
-        buf = io.BytesIO()
-        self.image.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-        return buf.getvalue()
+    def rgb(self) -> np.ndarray:
+        """(height, width, 3) uint8 pixels of the picture."""
+        return np.asarray(self.image)
 
 
 class Grid:

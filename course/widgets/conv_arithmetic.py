@@ -14,8 +14,9 @@ import ipywidgets as W
 import numpy as np
 
 from course import conv
-from course.widgets._base import Explorer, cell_property, control_property, guarded
+from course.widgets._base import CELL_SLIDERS, Explorer, cell_property, control_property, guarded
 from course.widgets._grids import GridCanvas, fit_cell
+from course.widgets.canvas import ImageView, grid as hover_grid
 
 __all__ = ["ConvArithmeticExplorer"]
 
@@ -52,7 +53,7 @@ class ConvArithmeticExplorer(Explorer):
 
         def slider(css, label, value, lo, hi):
             return self._labelled(W.IntSlider(value=value, min=lo, max=hi, description=label,
-                                              continuous_update=False), css)
+                                              continuous_update=css not in CELL_SLIDERS), css)
 
         self._n = slider("course-input-size", "Input n", input_size, 1, 12)
         self._k = slider("course-kernel-size", "Kernel k", kernel_size, 1, 7)
@@ -62,9 +63,9 @@ class ConvArithmeticExplorer(Explorer):
         self._row = slider("course-row", "Output row", 0, 0, 0)
         self._col = slider("course-col", "Output col", 0, 0, 0)
         self._formula_html = self._labelled(W.HTML(), "course-formula")
-        self._picture = self._labelled(W.Image(format="png", layout=W.Layout(
-            align_self="flex-start", max_width="100%", height="auto")), "course-output-image")
-        self._main_image = self._picture
+        self._picture = self._labelled(ImageView(layout=W.Layout(align_self="flex-start")),
+                                       "course-output-image")
+        self._main_view = self._picture
         for control in (self._n, self._k, self._p, self._s, self._d, self._row, self._col):
             control.observe(lambda change: self._refresh(), "value")
         self._finish([
@@ -122,9 +123,17 @@ class ConvArithmeticExplorer(Explorer):
         o = self._output_size
         cell = min(fit_cell(INPUT_PANEL, shown, shown), fit_cell(OUTPUT_PANEL, o, o))
         canvas = GridCanvas(*PICTURE_SIZE)
-        self._draw_input(canvas, cell, shown)
-        self._draw_output(canvas, cell, o)
-        self._picture.value = canvas.png()
+        inputs = self._draw_input(canvas, cell, shown)
+        outputs = self._draw_output(canvas, cell, o)
+        with self._picture.hold_sync():
+            self._picture.show_rgb(canvas.rgb())
+            if outputs is None:
+                self._picture.hover("")
+            else:  # hovering an output cell outlines what it reads, computed in the page
+                self._picture.hover("receptive_field", in_grid=_where(inputs),
+                                    out_grid=_where(outputs), k=self.kernel_size,
+                                    s=self.stride, p=self.padding, d=self.dilation,
+                                    n=self.input_size)
 
     def _draw_input(self, canvas, cell: int, shown: int) -> None:
         """The padded input (shown x shown cells from (-p, -p)) and what the kernel reads."""
@@ -154,6 +163,7 @@ class ConvArithmeticExplorer(Explorer):
                 for j in range(k):
                     grid.shade(d * i - p, d * j - p, MARK_COLOUR, 0.55)
             grid.outline(-p, -p, span, span, MARK_COLOUR, 2, dashed=True)
+        return grid
 
     def _draw_output(self, canvas, cell: int, o: int) -> None:
         """The o x o output with the chosen cell in orange, or why there is none."""
@@ -161,7 +171,7 @@ class ConvArithmeticExplorer(Explorer):
             left, top, width, height = OUTPUT_PANEL
             canvas.text(left + width / 2, top + height / 2, f"no output\n(size {o} <= 0)",
                         18, MARK_COLOUR)
-            return
+            return None
         grid = canvas.grid(OUTPUT_PANEL, o, o, cell, title=(
             f"output {o}x{o}\n(stride {self.stride}, dilation {self.dilation})"))
         colours = np.ones((o, o, 3))
@@ -170,6 +180,7 @@ class ConvArithmeticExplorer(Explorer):
         grid.lines()
         grid.ticks()
         grid.outline(0, 0, o, o, "black", 2)
+        return grid
 
     # ------------------------------------------------------ Python-level API
     input_size = control_property("_n", "n: height and width of the (square) input")
@@ -198,6 +209,11 @@ class ConvArithmeticExplorer(Explorer):
         Coordinates < 0 or >= n are padding. Empty when the output size is <= 0."""
         p = self.padding
         return [(int(r) - p, int(c) - p) for r, c in self._taps]
+
+
+def _where(g) -> dict:
+    """Where a ``_grids.Grid`` sits in the picture, for the page's hover read-out."""
+    return hover_grid(g.left, g.top, g.cell, g.rows, g.cols, g.first_row, g.first_col)
 
 
 def _formula_text(n: int, k: int, p: int, s: int, d: int, result: int) -> str:

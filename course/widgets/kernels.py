@@ -25,9 +25,9 @@ import numpy as np
 
 from course import conv, data
 from course.widgets._base import (
-    Explorer, array_to_png, cell_property, colorbar_png, colour_rule, control_property,
-    display_scale, guarded,
+    Explorer, cell_property, colour_rule, control_property, display_scale, guarded,
 )
+from course.widgets.canvas import ImageView, box
 
 __all__ = ["KernelExplorer"]
 
@@ -49,7 +49,7 @@ class KernelExplorer(Explorer):
     Read-only: ``output`` (OH, OW), ``patch`` (k, k) input under the kernel at
     ``pixel``, ``weighted_sum`` float (equals ``output[pixel]``),
     ``weighted_sum_text``, ``colormap`` ("gray" or the diverging map's name),
-    ``error`` (str or None), ``timings`` (ms of the last update: compute, encode, total).
+    ``error`` (str or None), ``timings`` (ms of the last update: compute, draw (build and queue the view messages), total).
     """
 
     caption_text = ("Choose 'sharpen' or 'sobel_x', edit one kernel cell, or move the "
@@ -84,7 +84,7 @@ class KernelExplorer(Explorer):
             self._zoom,
         ])
         self._fill_cells()
-        self._input_png()
+        self._draw_input()
         self._refresh()
 
     # ------------------------------------------------------------------ build
@@ -117,7 +117,7 @@ class KernelExplorer(Explorer):
             options=["zeros", "reflect", "replicate"], value="zeros", description="Pad with",
             style={"button_width": "6.5em"}), "course-padding-mode")
         self._stride = self._labelled(W.IntSlider(
-            value=1, min=1, max=4, description="Stride", continuous_update=False),
+            value=1, min=1, max=4, description="Stride", continuous_update=True),
             "course-stride")
         h, w = self._image.shape
         self._row = self._labelled(W.IntSlider(
@@ -145,23 +145,26 @@ class KernelExplorer(Explorer):
         return cell
 
     def _build_views(self) -> None:
-        self._input_image = self._labelled(W.Image(format="png"), "course-input-image")
-        self._output_image = self._labelled(W.Image(format="png"), "course-output-image")
-        self._main_image = self._output_image
-        self._colorbar = self._labelled(W.Image(format="png", layout=W.Layout(
-            align_self="flex-start", width="256px", height="10px")), "course-colorbar")
+        h, w = self._image.shape
+        self._input_image = self._labelled(ImageView(scale=self._scale), "course-input-image")
+        self._output_image = self._labelled(ImageView(scale=self._scale), "course-output-image")
+        # the hover read-out computes sum(patch x kernel) in the page from the input,
+        # sent once as float32; each step then sends only the output's codes
+        self._output_image.hover("weighted_sum", values=self._image)
+        self._main_view = self._output_image
+        ramp = np.linspace(0.0, 1.0, 256)[None, :]
+        self._colorbar = self._labelled(ImageView(width=256, height=10), "course-colorbar")
+        self._colorbar.show(ramp, "gray")
         self._input_title = W.HTML()
         self._output_title = self._labelled(W.HTML(), "course-output-title")
         self._colorbar_labels = self._labelled(W.HTML(), "course-colorbar-labels")
         self._kernel_title = W.HTML()
         self._zoom = self._labelled(W.HTML(), "course-zoom")
         # the kernel grid keeps its size; the two images share the row, each at most
-        # its native width and shrinking (browser-side, no re-render) when space is short
+        # its native width and shrinking (CSS, no re-render) when space is short
         self._kernel_panel = W.VBox([self._kernel_title, self._grid],
                                     layout=W.Layout(flex="0 0 auto", margin="0 16px 0 0"))
-        native = f"{self._image.shape[1] * self._scale}px"
-        for img in (self._input_image, self._output_image):
-            img.layout = W.Layout(width="100%", max_width=native, height="auto")
+        native = f"{w * self._scale}px"
         self._input_panel = W.VBox([self._input_title, self._input_image],
                                    layout=W.Layout(flex="1 1 0", min_width="0", max_width=native))
         self._output_panel = W.VBox([self._output_title, self._output_image, self._colorbar,
@@ -214,7 +217,7 @@ class KernelExplorer(Explorer):
         self._draw_input_box()
         self._draw_zoom()
         t2 = time.perf_counter()
-        self.timings.update(compute_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3)
+        self.timings.update(compute_ms=(t1 - t0) * 1e3, draw_ms=(t2 - t1) * 1e3)
 
     # ------------------------------------------------------------ the model
     @staticmethod
@@ -237,8 +240,9 @@ class KernelExplorer(Explorer):
             row = row * self._pixel_stride // self.stride
             col = col * self._pixel_stride // self.stride
             self._pixel_stride = self.stride
-        self._fit_cell_sliders(oh, ow)  # the sliders' new range first, then the pixel
-        self._set_quietly(_row=min(row, oh - 1), _col=min(col, ow - 1))
+        with self._row.hold_sync(), self._col.hold_sync():  # one message per slider
+            self._fit_cell_sliders(oh, ow)  # the sliders' new range first, then the pixel
+            self._set_quietly(_row=min(row, oh - 1), _col=min(col, ow - 1))
 
     def _inspect_pixel(self) -> None:
         """Input patch under the kernel at the chosen output pixel, and its weighted sum."""
@@ -282,37 +286,36 @@ class KernelExplorer(Explorer):
                 text += " (3&times;3 preset, centred in a 5&times;5 of zeros)"
         self._description.value = f"<i>{text}</i>"
 
-    def _input_png(self, box=None) -> None:
-        self._input_image.value = array_to_png(
-            self._image, "gray", 0.0, 1.0, scale=self._scale, boxes=[box] if box else [])
+    def _draw_input(self) -> None:
+        self._input_image.show(self._image, "gray", 0.0, 1.0)  # once: the input never changes
         h, w = self._image.shape
         self._input_title.value = (f"<b>Input</b> {h}&times;{w} &mdash; red box: the patch "
                                    f"under the kernel")
 
     def _draw_input_box(self) -> None:
         if self._input_box != self._drawn_box:
-            self._input_png(self._input_box)
+            self._input_image.boxes = [box(*self._input_box)] if self._input_box else []
             self._drawn_box = self._input_box
 
     def _draw_output(self) -> None:
         out = self._output
         cmap, lo, hi, signed, reason = colour_rule(out, self._weights)
         row, col = self.pixel
-        self._output_image.value = array_to_png(out, cmap, lo, hi, scale=self._scale,
-                                                boxes=[(row, col, 1, 1)])
+        view = self._output_image
+        with view.hold_sync():  # pixels, colours, outline and hover data: one message
+            view.show(out, cmap, lo, hi)
+            view.boxes = [box(row, col, 1, 1)]
+            view.hover("weighted_sum", weights=self._weights.tolist(), stride=self.stride,
+                       pad=self._pad_amount(), mode=self.padding_mode)
         oh, ow = out.shape
-        native = f"{ow * self._scale}px"  # a strided output looks smaller, as it is
-        if self._output_image.layout.max_width != native:
-            self._output_image.layout.max_width = native
         kind = ("signed: blue &lt; 0 (grey) &lt; orange" if signed
                 else "gray, clipped to [0, 1]")
         self._output_title.value = (
             f"<b>Output</b> {oh}&times;{ow} (stride {self.stride}, padding {self.padding}) "
-            f"&mdash; {kind}<br><small>{html.escape(reason)}</small>")
+            f"&mdash; {kind}<br><small>{html.escape(reason)}</small>"
+            f"<br><small>hover the output: the weighted sum under the mouse</small>")
         self.colormap = cmap if isinstance(cmap, str) else cmap.name
-        png = colorbar_png(cmap)
-        if self._colorbar.value != png:
-            self._colorbar.value = png
+        self._colorbar.show(np.linspace(0.0, 1.0, 256)[None, :], cmap)  # sent when the map changes
         self._colorbar_labels.value = (
             f'<div style="width:256px;display:flex;justify-content:space-between;'
             f'font-size:11px"><span>{lo:.3g}</span>'

@@ -13,8 +13,9 @@ import matplotlib
 import numpy as np
 
 from course import pool
-from course.widgets._base import Explorer, cell_property, control_property, guarded
+from course.widgets._base import CELL_SLIDERS, Explorer, cell_property, control_property, guarded
 from course.widgets._grids import GridCanvas, fit_cell
+from course.widgets.canvas import ImageView, grid as hover_grid
 
 __all__ = ["PoolingExplorer"]
 
@@ -59,7 +60,7 @@ class PoolingExplorer(Explorer):
 
         def slider(css, label, value, lo, hi):
             return self._labelled(W.IntSlider(value=value, min=lo, max=hi, description=label,
-                                              continuous_update=False), css)
+                                              continuous_update=css not in CELL_SLIDERS), css)
 
         self._mode = self._labelled(W.ToggleButtons(
             options=[("max", "max"), ("avg", "avg")], value=mode, description="Pooling",
@@ -71,9 +72,9 @@ class PoolingExplorer(Explorer):
         self._new = self._labelled(W.Button(description="New grid", icon="refresh"),
                                    "course-new-grid")
         self._explain_html = self._labelled(W.HTML(), "course-pool-explain")
-        self._picture = self._labelled(W.Image(format="png", layout=W.Layout(
-            align_self="flex-start", max_width="100%", height="auto")), "course-output-image")
-        self._main_image = self._picture
+        self._picture = self._labelled(ImageView(layout=W.Layout(align_self="flex-start")),
+                                       "course-output-image")
+        self._main_view = self._picture
         for control in (self._mode, self._k, self._s, self._row, self._col):
             control.observe(lambda change: self._refresh(), "value")
         self._new.on_click(self._on_new_grid)
@@ -152,7 +153,13 @@ class PoolingExplorer(Explorer):
             f"{self.mode} pool, window {self.kernel_size}, stride {self.stride} -> {oh}x{ow}"))
         _heat_map(out, self._output, "{:g}" if self.mode == "max" else "{:.2f}", lo, hi)
         out.outline(*self.cell, 1, 1, ARGMAX_COLOUR, 2)
-        self._picture.value = canvas.png()
+        with self._picture.hold_sync():
+            self._picture.show_rgb(canvas.rgb())
+            # hovering an output cell outlines its window and gives its max or mean,
+            # computed in the page from the grid (sent as float32, only when it changes)
+            self._picture.hover("receptive_field", values=self._grid, in_grid=_where(grid),
+                                out_grid=_where(out), k=self.kernel_size, s=self.stride,
+                                p=0, d=1, n=h, n_cols=w, reduce="max" if self.mode == "max" else "mean")
 
     # ------------------------------------------------------ Python-level API
     mode = control_property("_mode", '"max" or "avg"')
@@ -198,6 +205,11 @@ class PoolingExplorer(Explorer):
     @property
     def explanation(self) -> str:
         return self._explanation
+
+
+def _where(g) -> dict:
+    """Where a ``_grids.Grid`` sits in the picture, for the page's hover read-out."""
+    return hover_grid(g.left, g.top, g.cell, g.rows, g.cols, g.first_row, g.first_col)
 
 
 def _heat_map(grid, values: np.ndarray, fmt: str, lo: float, hi: float) -> None:

@@ -18,18 +18,15 @@ The math lives in ``course.recipe``; this file only draws it.
 from __future__ import annotations
 
 import html
-import io
 import math
 
 import ipywidgets as W
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from PIL import Image
 
 from course import recipe
-from course.widgets._base import (
-    PNG_COMPRESS_LEVEL, Explorer, control_property, guarded, new_figure,
-)
+from course.widgets._base import Explorer, control_property, guarded, new_figure
+from course.widgets.canvas import ImageView
 
 __all__ = ["SGDExplorer"]
 
@@ -84,9 +81,9 @@ class SGDExplorer(Explorer):
         self._mode.add_class("course-mode")
         self._message_html = W.HTML("")
         self._message_html.add_class("course-message")
-        self._image = W.Image(format="png")
+        self._image = ImageView()
         self._image.add_class("course-view")
-        self._main_image = self._image
+        self._main_view = self._image
 
         self._build_figure(w_range, b_range)
         self._finish([W.HBox([W.VBox([self._lr, self._batch, self._momentum, self._steps]),
@@ -246,8 +243,8 @@ class SGDExplorer(Explorer):
         self._contours = self._canvas.copy_from_bbox(fig.bbox)
         self._background, self._background_limits = self._contours, None
 
-    def _render_png(self) -> bytes:
-        """Paste the cached background, draw the changing artists over it, encode as PNG."""
+    def _render_rgb(self) -> np.ndarray:
+        """Paste the cached background, draw the changing artists over it: (H, W, 3) uint8."""
         limits = (self._ax_loss.get_xlim(), self._ax_loss.get_ylim())
         if limits != self._background_limits:  # new loss-panel axes: into the background
             self._canvas.restore_region(self._contours)
@@ -257,10 +254,7 @@ class SGDExplorer(Explorer):
         self._canvas.restore_region(self._background)
         for artist in self._dynamic:
             self._fig.draw_artist(artist)
-        rgb = np.asarray(self._canvas.buffer_rgba())[..., :3]
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-        return buf.getvalue()
+        return np.asarray(self._canvas.buffer_rgba())[..., :3]
 
     def _mode_text(self) -> str:
         b, n = self.batch_size, self.n_examples
@@ -329,4 +323,4 @@ class SGDExplorer(Explorer):
         self._ax_loss.set_ylim(self._j_min * 0.8, top)
         self._ax_loss.title.set_text("J per step" + ("  (blew up)" if path.diverged else ""))
         self._ax_loss.title.set_color(title_colour)
-        self._image.value = self._render_png()
+        self._image.show_rgb(self._render_rgb())

@@ -4,29 +4,43 @@ One function per explorer class, ``INTERACTIONS[name](ExplorerInPage)``. Each
 step changes one control with the mouse or the keyboard, waits for the
 ``rendered #<n>`` marker the widget writes after drawing (never for "the image
 changed": a key press can produce an intermediate frame), then asserts on the
-page: the image bytes, its size, the formula or message text. Where the page
-should show exactly what the Python API computes, a twin explorer driven the
-same way in this process is the reference (so these steps assume the notebook
-builds Unit 1's explorers with their default arguments, as the lectures and the
-Voila app do).
+page: the canvas' pixels (``getImageData``, compared exactly with the uint8
+array Python computed), hover read-outs (against the value Python computes),
+the formula or message text. Where the page should show exactly what the Python
+API computes, a twin explorer driven the same way in this process is the
+reference (so these steps assume the notebook builds Unit 1's explorers with
+their default arguments, as the lectures and the Voila app do).
 
 Used by the JupyterLab tests and the Voila test; plain Python, no pytest.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import math
 import re
+import time
 from pathlib import Path
 
+import numpy as np
 from playwright.sync_api import Locator, Page
 
-# {sha256, width, height, bytes} of the PNG an <img> shows, read back from its blob URL.
-_IMAGE_INFO = """async (img) => {
-  await img.decode();
-  const buf = await (await fetch(img.src)).arrayBuffer();
-  const digest = await crypto.subtle.digest('SHA-256', buf);
+# {sha256, width, height, frame} of what a canvas view draws (its getImageData, RGBA),
+# and optionally the pixels themselves (base64).
+_CANVAS_INFO = """async (view, withData) => {
+  const canvas = view.querySelector('canvas.course-canvas');
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const digest = await crypto.subtle.digest('SHA-256', data);
   const sha = Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
-  return {sha: sha, width: img.naturalWidth, height: img.naturalHeight, bytes: buf.byteLength};
+  let b64 = null;
+  if (withData) {
+    let s = '';
+    for (let i = 0; i < data.length; i += 32768) s += String.fromCharCode(...data.subarray(i, i + 32768));
+    b64 = btoa(s);
+  }
+  return {sha: sha, width: canvas.width, height: canvas.height, frame: +(view.dataset.frame || 0),
+          bytes: +(view.dataset.bytes || 0), data: b64};
 }"""
 
 _STATUS = r"""(el) => { const m = el.textContent.match(/rendered #(\d+)/); return m ? +m[1] : -1; }"""
@@ -40,9 +54,8 @@ _RENDERED = r"""([el, n]) => {
   return !k || k.status === 'idle';
 }"""
 
-
-def sha(png: bytes) -> str:
-    return hashlib.sha256(bytes(png)).hexdigest()
+def sha(data: bytes) -> str:
+    return hashlib.sha256(bytes(data)).hexdigest()
 
 
 class ExplorerInPage:
@@ -58,8 +71,71 @@ class ExplorerInPage:
     def status(self) -> int:
         return self.root.locator(".course-status").evaluate(_STATUS)
 
-    def image(self, css: str = "img.course-output-image") -> dict:
-        return self.root.locator(css).first.evaluate(_IMAGE_INFO)
+    def view(self, css: str = ".course-output-image") -> Locator:
+        return self.root.locator(f"{css}.course-canvas-view").first
+
+    def canvas(self, css: str = ".course-output-image", data: bool = False) -> dict:
+        """What the canvas view ``css`` draws: sha256 of its RGBA pixels, size, frames."""
+        return self.view(css).evaluate(_CANVAS_INFO, data)
+
+    def assert_pixels(self, expected_rgba: np.ndarray, css: str = ".course-output-image",
+                      what: str = "", timeout_s: float = 5.0) -> dict:
+        """The canvas' pixel data equals ``expected_rgba`` ((H, W, 4) uint8), exactly.
+
+        Polls briefly: the status marker and the pixels travel in two messages."""
+        expected = np.ascontiguousarray(expected_rgba, dtype=np.uint8)
+        want = sha(expected.tobytes())
+        deadline = time.monotonic() + timeout_s
+        while True:
+            info = self.canvas(css)
+            if info["sha"] == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if info["sha"] != want:
+            full = self.canvas(css, data=True)
+            got = np.frombuffer(base64.b64decode(full["data"]), np.uint8)
+            shape = (full["height"], full["width"], 4)
+            if got.size != expected.size:
+                raise AssertionError(f"{self.prefix} {what}: canvas is {shape[:2]}, Python's "
+                                     f"array is {expected.shape[:2]}")
+            diff = np.any(got.reshape(shape) != expected, axis=-1)
+            raise AssertionError(f"{self.prefix} {what}: {int(diff.sum())} of {diff.size} canvas "
+                                 f"pixels differ from Python's array (first at "
+                                 f"{tuple(np.argwhere(diff)[0])})")
+        return info
+
+    def hover(self, css: str, x: float, y: float) -> dict:
+        """Move the mouse to image pixel (x, y) of canvas view ``css`` (x = column);
+        return the read-out: {text, value}."""
+        view = self.view(css)
+        canvas = view.locator("canvas.course-canvas")
+        canvas.evaluate("(c) => c.scrollIntoView({block: 'center'})")  # not under a toolbar
+        rect = canvas.bounding_box()
+        size = canvas.evaluate("(c) => [c.width, c.height]")
+        # the browser takes whole CSS pixels (it truncates): the first whole pixel inside
+        px = math.ceil(rect["x"] + x * rect["width"] / size[0])
+        py = math.ceil(rect["y"] + y * rect["height"] / size[1])
+        self.page.mouse.move(px, py)
+        readout = view.locator(".course-hover")
+        try:
+            self.page.wait_for_function("(el) => el.dataset.value",
+                                        arg=readout.element_handle(), timeout=5_000)
+        except Exception as exc:
+            under = self.page.evaluate(
+                "([x, y]) => { const e = document.elementFromPoint(x, y); "
+                "return e ? e.tagName + '.' + e.className : null; }", [px, py])
+            raise AssertionError(f"{self.prefix}: no hover read-out at image ({x}, {y}), page "
+                                 f"({px:.1f}, {py:.1f}) over {under}; canvas {rect}") from exc
+        return {"text": readout.inner_text(), "value": json.loads(readout.get_attribute("data-value"))}
+
+    def hover_cell(self, css: str, where: dict, row: int, col: int) -> dict:
+        """Hover the centre of cell (row, col) of a grid {left, top, cell, first_row, ...}."""
+        x = where["left"] + (col - where["first_col"] + 0.5) * where["cell"]
+        y = where["top"] + (row - where["first_row"] + 0.5) * where["cell"]
+        return self.hover(css, x, y)
+
+    def unhover(self):
+        self.page.mouse.move(1, 1)
 
     def text(self, css: str) -> str:
         return self.root.locator(css).first.inner_text()
@@ -111,25 +187,49 @@ class ExplorerInPage:
 
 
 # ------------------------------------------------------------------ Unit 1
+def _readout_number(text: str) -> float:
+    """The number after the last '= ' of a hover read-out."""
+    return float(text.rsplit("= ", 1)[1].split()[0].rstrip(")"))
+
+
+def _check_weighted_sum_hover(ex: ExplorerInPage, twin, row: int, col: int):
+    """Hovering output pixel (row, col) shows the weighted sum the page computes from
+    the input and the kernel it was sent: it equals Python's output at that pixel.
+    (The mouse moves in whole CSS pixels: on a canvas shrunk to fit, it lands on the
+    pixel or a neighbour; the read-out names the one it used.)"""
+    out = ex.hover(".course-output-image", col, row)
+    m = re.match(r"output\[(\d+), (\d+)\]", out["text"])
+    assert m, out
+    r, c = int(m[1]), int(m[2])
+    assert abs(r - row) <= 1 and abs(c - col) <= 1, (out, row, col)
+    expected = float(twin.output[r, c])
+    assert abs(out["value"] - expected) < 1e-4, (out, expected)  # float32 input in the page
+    assert abs(_readout_number(out["text"]) - expected) < 1e-4, (out["text"], expected)
+    ex.unhover()
+
+
 def kernel_explorer(ex: ExplorerInPage):
-    """Preset, one kernel cell, stride slider, padding: the output image follows."""
+    """Preset, one kernel cell, stride slider, padding: the canvas shows Python's pixels;
+    the hover read-out gives the weighted sum; a burst of key presses renders twice."""
     from course import conv
     from course.widgets import KernelExplorer
 
     twin = KernelExplorer()  # same defaults as the lecture's KernelExplorer()
-    first = ex.image()
+    first = ex.assert_pixels(twin._output_image.rgba(), what="first frame")
     assert (first["width"], first["height"]) == (512, 512), first
-    assert first["sha"] == sha(twin.png), "first frame differs from Python's"
+    assert first["bytes"] == 512 * 512, "the output travels as one byte per pixel"
+    ex.assert_pixels(twin._input_image.rgba(), ".course-input-image", "input")
     assert ex.error() == ""
+    _check_weighted_sum_hover(ex, twin, 100, 200)
 
     # 1. choose the sharpen preset in the dropdown
     ex.step("preset-sharpen", lambda: ex.root.locator(".course-preset select").select_option("sharpen"))
     twin.kernel = "sharpen"
-    sharpened = ex.image()
+    sharpened = ex.assert_pixels(twin._output_image.rgba(), what="sharpen")
     assert sharpened["sha"] != first["sha"], "choosing 'sharpen' did not change the output image"
-    assert sharpened["sha"] == sha(twin.png), "page shows a stale or wrong frame"
     description = conv.KERNELS["sharpen"].description
     assert description[:30] in ex.text(".course-preset-description")
+    _check_weighted_sum_hover(ex, twin, 0, 509)  # the top row: the padding counts as zeros
 
     # 2. edit the centre cell of the kernel: 5 -> 9, Enter
     cell = ex.root.locator(".course-kernel-cell-1-1 input")
@@ -137,54 +237,81 @@ def kernel_explorer(ex: ExplorerInPage):
     weights = twin.weights
     weights[1, 1] = 9.0
     twin.weights = weights
-    edited = ex.image()
+    edited = ex.assert_pixels(twin._output_image.rgba(), what="edited cell")
     assert edited["sha"] not in (sharpened["sha"], first["sha"]), "editing a cell did not redraw"
-    assert edited["sha"] == sha(twin.png)
     assert ex.root.locator(".course-preset select").input_value() == "custom"
     assert "(9)" in ex.text(".course-zoom"), "the weighted sum does not use the edited weight"
+    _check_weighted_sum_hover(ex, twin, 300, 17)
 
     # 3. stride 1 -> 2 with the arrow key: output (512 + 2*1 - 3)//2 + 1 = 256
     ex.step("stride-2", lambda: ex.press(".course-stride", "ArrowRight"))
     twin.stride = 2
-    strided = ex.image()
+    strided = ex.assert_pixels(twin._output_image.rgba(), what="stride 2")
     assert (strided["width"], strided["height"]) == (256, 256), strided
     assert "256×256" in ex.text(".course-output-title")
-    assert strided["sha"] == sha(twin.png)
+    _check_weighted_sum_hover(ex, twin, 50, 60)
 
     # 4. padding "valid": (512 - 3)//2 + 1 = 255
     ex.step("padding-valid",
             lambda: ex.root.locator(".course-padding button", has_text="valid").click())
-    valid = ex.image()
+    twin.padding = "valid"
+    valid = ex.assert_pixels(twin._output_image.rgba(), what="padding valid")
     assert (valid["width"], valid["height"]) == (255, 255), valid
     assert ex.error() == ""
 
+    # 5. a burst, as a fast drag makes: stride 1 -> 2 -> 3 -> 4 within one task of the
+    # page (three slider updates before any reply can come back). The first value goes
+    # out, the next two are merged (latest wins): the kernel renders stride 2 and 4,
+    # never 3, and the page draws exactly those two frames (their sizes tell them apart).
+    ex.step("stride-1", lambda: ex.press(".course-stride", "ArrowLeft"))
+    drawn = ex.view().evaluate("(v) => v.__course.draws.length")
+    ex.step("burst-stride-4", lambda: ex.root.locator(".course-stride .noUi-target").evaluate(
+        "(el) => { for (const v of [2, 3, 4]) el.noUiSlider.set(v); }"), renders=2)
+    assert ex.slider_value(".course-stride") == "4"
+    twin.stride = 4
+    ex.assert_pixels(twin._output_image.rgba(), what="after the burst")
+    sizes = ex.view().evaluate(f"(v) => v.__course.draws.slice({drawn}).map(d => d.bytes)")
+    side = {s: (512 - 3) // s + 1 for s in (2, 3, 4)}  # padding "valid"
+    assert sizes == [side[2] ** 2, side[4] ** 2], (
+        f"frames drawn after the burst: {sizes} bytes; stride 2, 3, 4 would be "
+        f"{[v * v for v in side.values()]}: a stale value was rendered")
+
 
 def conv_arithmetic_explorer(ex: ExplorerInPage):
-    """Stride slider updates the formula; an impossible size shows its message."""
+    """Stride slider updates the formula; hovering an output cell outlines its receptive
+    field (computed in the page); an impossible size shows its message."""
     from course.widgets import ConvArithmeticExplorer
 
     twin = ConvArithmeticExplorer()  # n=7, k=3, p=1, s=2, d=1 -> 4
-    start = ex.image()
     assert "= 4" in ex.text(".course-formula")
-    assert start["sha"] == sha(twin.png)
+    start = ex.assert_pixels(twin._picture.rgba(), what="start")
 
     # stride 2 -> 3: floor((7 + 2*1 - 1*(3-1) - 1)/3) + 1 = floor(6/3) + 1 = 3
     ex.step("stride-3", lambda: ex.press(".course-stride", "ArrowRight"))
     twin.stride = 3
     formula = ex.text(".course-formula")
     assert "floor((7 + 2*1 - 1*(3-1) - 1)/3) + 1" in formula and formula.endswith("= 3"), formula
-    strided = ex.image()
-    assert strided["sha"] != start["sha"] and strided["sha"] == sha(twin.png)
+    strided = ex.assert_pixels(twin._picture.rgba(), what="stride 3")
+    assert strided["sha"] != start["sha"]
     assert ex.error() == ""
+    where = twin._picture.params["out_grid"]
+    for row, col in [(0, 0), (2, 1)]:
+        out = ex.hover_cell(".course-output-image", where, row, col)
+        twin.cell = (row, col)
+        assert [tuple(t) for t in out["value"]] == twin.receptive_field, (out, row, col)
+        assert out["text"].startswith(f"output ({row}, {col}) reads input"), out
+    ex.unhover()
+    twin.cell = (0, 0)
 
     # input n -> 1 (Home), kernel k -> 7 (End): floor((1 + 2 - 6 - 1)/3) + 1 = -1 <= 0
     ex.step("input-1", lambda: ex.press(".course-input-size", "Home"))
     ex.step("kernel-7-invalid", lambda: ex.press(".course-kernel-size", "End"))
+    twin.input_size, twin.kernel_size = 1, 7
     formula = ex.text(".course-formula")
     assert "floor((1 + 2*1 - 1*(7-1) - 1)/3) + 1" in formula and formula.endswith("= -1"), formula
     message = ex.error()
     assert "No output" in message and "-1" in message, f"invalid combination not shown: {message!r}"
-    assert ex.image()["sha"] != strided["sha"]
+    ex.assert_pixels(twin._picture.rgba(), what="no output")
 
     # kernel k -> 1 (Home): floor((1 + 2 - 0 - 1)/3) + 1 = 1, the message goes away
     ex.step("kernel-1-valid", lambda: ex.press(".course-kernel-size", "Home"))
@@ -192,12 +319,12 @@ def conv_arithmetic_explorer(ex: ExplorerInPage):
 
 
 def pooling_explorer(ex: ExplorerInPage):
-    """Max <-> avg switch, window and stride sliders: numbers and picture follow."""
+    """Max <-> avg switch, window and stride sliders: numbers and pixels follow; hovering
+    an output cell gives its window's max or mean from the grid already in the page."""
     from course.widgets import PoolingExplorer
 
     twin = PoolingExplorer()  # 8x8 grid of integers, max, window 2, stride 2
-    start = ex.image()
-    assert start["sha"] == sha(twin.png)
+    start = ex.assert_pixels(twin._picture.rgba(), what="start")
     explain = ex.text(".course-pool-explain")
     assert explain.startswith("output[0, 0] = max(") and "taken from input row" in explain
 
@@ -207,41 +334,71 @@ def pooling_explorer(ex: ExplorerInPage):
     explain = ex.text(".course-pool-explain")
     assert explain.startswith("output[0, 0] = mean("), explain
     assert explain.endswith(f"= {values.mean():.3g}"), (explain, values)
-    avg = ex.image()
-    assert avg["sha"] != start["sha"] and avg["sha"] == sha(twin.png)
+    avg = ex.assert_pixels(twin._picture.rgba(), what="avg")
+    assert avg["sha"] != start["sha"]
 
     # stride 2 -> 1 and window 2 -> 3 with the keyboard: 8x8 -> (8 - 3)//1 + 1 = 6x6
     ex.step("stride-1", lambda: ex.press(".course-stride", "ArrowLeft"))
     ex.step("window-3", lambda: ex.press(".course-kernel-size", "ArrowRight"))
     twin.stride, twin.kernel_size = 1, 3
     assert twin.output.shape == (6, 6)
-    windowed = ex.image()
-    assert windowed["sha"] == sha(twin.png)
+    ex.assert_pixels(twin._picture.rgba(), what="window 3, stride 1")
     assert f"= {twin.grid[:3, :3].mean():.3g}" in ex.text(".course-pool-explain")
+    where = twin._picture.params["out_grid"]
+    out = ex.hover_cell(".course-output-image", where, 4, 2)
+    assert "mean = " in out["text"], out
+    assert abs(_readout_number(out["text"]) - twin.output[4, 2]) < 1e-4, (out, twin.output[4, 2])
+    assert [tuple(t) for t in out["value"]] == [(4 + i, 2 + j) for i in range(3) for j in range(3)]
+    ex.unhover()
 
     ex.step("max", lambda: ex.root.locator(".course-mode button", has_text="max").click())
+    twin.mode = "max"
     explain = ex.text(".course-pool-explain")
     assert explain.startswith("output[0, 0] = max(") and f"= {twin.grid[:3, :3].max():g}" in explain
+    ex.assert_pixels(twin._picture.rgba(), what="max")
+    out = ex.hover_cell(".course-output-image", where, 5, 5)
+    assert "max = " in out["text"] and _readout_number(out["text"]) == twin.output[5, 5], out
+    ex.unhover()
     assert ex.error() == ""
 
 
 # ------------------------------------------------------------------ Unit 2
+_RED = """(view) => {
+  const c = view.querySelector('canvas.course-canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 180 && d[i + 1] < 80 && d[i + 2] < 80) n++;
+  return n;
+}"""
+
+
 def sgd_explorer(ex: ExplorerInPage):
-    """Learning rate up with the keyboard: the path changes; past the critical rate it diverges."""
-    start = ex.image("img.course-view")
+    """Learning rate up with the keyboard: the path changes; past the critical rate it
+    diverges (the canvas turns red where the path, the frame and the label are)."""
+    start = ex.canvas(".course-view")
+    assert start["width"] >= 400 and start["bytes"] == start["width"] * start["height"] * 3
+    red_start = ex.view(".course-view").evaluate(_RED)
     before = float(ex.slider_value(".course-lr"))
     ex.step("lr-up", lambda: ex.press(".course-lr", "ArrowRight"))
     # a log slider: one key step multiplies the rate by 10**0.05 (readout has 3 digits)
     after = float(ex.slider_value(".course-lr"))
     assert abs(after / (before * 10**0.05) - 1) < 0.01, (before, after)
-    up = ex.image("img.course-view")
+    deadline = time.monotonic() + 5
+    while ex.canvas(".course-view")["sha"] == start["sha"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    up = ex.canvas(".course-view")
     assert up["sha"] != start["sha"], "changing the learning rate did not redraw the path"
     assert ex.error() == ""
 
     ex.step("lr-max", lambda: ex.press(".course-lr", "End"))
     message = ex.text(".course-message")
     assert "Diverged" in message or "went up" in message, message
-    assert ex.image("img.course-view")["sha"] != up["sha"]
+    deadline = time.monotonic() + 5
+    while ex.canvas(".course-view")["sha"] == up["sha"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ex.canvas(".course-view")["sha"] != up["sha"]
+    if "Diverged" in message:
+        assert ex.view(".course-view").evaluate(_RED) > red_start + 500
 
 
 INTERACTIONS = {

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from course import recipe
+from course.widgets.canvas import ImageView
 from course.widgets.sgd import SGDExplorer
 
 
@@ -45,8 +46,10 @@ def test_is_a_vbox_with_caption_status_and_image():
     assert status(w) == "rendered #1" and w.error is None
     img = Image.open(io.BytesIO(w.png))
     assert img.format == "PNG" and img.size[0] >= 400
-    image_widgets = [c for c in _walk(w) if isinstance(c, W.Image)]
-    assert len(image_widgets) == 1
+    views = [c for c in _walk(w) if isinstance(c, (W.Image, ImageView))]
+    assert len(views) == 1 and isinstance(views[0], ImageView)  # raw pixels, no PNG
+    np.testing.assert_array_equal(views[0].rgb(), w.pixels)
+    assert w.pixels.shape == (img.size[1], img.size[0], 3)
 
 
 def test_default_run_is_the_reference_sgd_path():
@@ -60,14 +63,14 @@ def test_default_run_is_the_reference_sgd_path():
 
 def test_each_property_redraws_in_place(explorer):
     w = explorer
-    image = next(c for c in _walk(w) if isinstance(c, W.Image))
+    image = next(c for c in _walk(w) if isinstance(c, ImageView))
     for name, value in [("lr", 0.2), ("batch_size", 10), ("momentum", 0.5), ("steps", 80), ("seed", 3)]:
         before, png = w.renders, w.png
         setattr(w, name, value)
         assert getattr(w, name) == value
         assert w.renders == before + 1 and status(w) == f"rendered #{w.renders}"
         assert w.png != png
-        assert next(c for c in _walk(w) if isinstance(c, W.Image)) is image  # same widget, new bytes
+        assert next(c for c in _walk(w) if isinstance(c, ImageView)) is image  # same view, new pixels
     traj, _ = recipe.sgd_path(recipe.START, 0.2, 10, 0.5, 80, 3)
     np.testing.assert_array_equal(w.trajectory, traj)
 

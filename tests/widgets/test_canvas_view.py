@@ -1,0 +1,79 @@
+"""The shared picture view (course.widgets.canvas.ImageView), from Python.
+
+What the page draws is checked in tests/browser (its canvas' pixels against
+``rgba()``); here: what travels and what ``rgba()`` promises.
+"""
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from course.plotting import SIGNED_CMAP
+from course.widgets.canvas import ImageView, box, grid, lut, to_codes
+
+
+def test_float_image_travels_as_one_byte_per_pixel_and_a_colour_table():
+    a = np.linspace(-0.5, 1.5, 7 * 5).reshape(7, 5)
+    view = ImageView()
+    view.show(a, "viridis", 0.0, 1.0)
+    assert view.shape == [7, 5, 1] and len(view.pixels) == 35 and len(view.lut) == 768
+    # the page's colours: matplotlib's map at 256 levels, clipped outside [vmin, vmax]
+    cmap = matplotlib.colormaps["viridis"]
+    idx = np.clip(np.floor(a * 255 + 0.5), 0, 255).astype(int)
+    expected = np.floor(cmap(np.linspace(0, 1, 256))[idx][..., :3] * 255 + 0.5).astype(np.uint8)
+    rgba = view.rgba()
+    assert rgba.shape == (7, 5, 4) and np.all(rgba[..., 3] == 255)
+    np.testing.assert_array_equal(rgba[..., :3], expected)
+    assert view.bytes_sent == 35 and view.frames == 1
+
+
+def test_codes_round_and_clip():
+    np.testing.assert_array_equal(to_codes(np.array([[-1.0, 0.0, 0.5, 1.0, 2.0]]), 0, 1),
+                                  [[0, 0, 128, 255, 255]])
+    assert lut(SIGNED_CMAP) == lut(SIGNED_CMAP.name)
+
+
+def test_rgb_image_is_sent_pixel_for_pixel():
+    rgb = np.random.default_rng(0).integers(0, 256, (4, 6, 3), dtype=np.uint8)
+    view = ImageView(rgb)
+    assert view.shape == [4, 6, 3] and view.pixels == rgb.tobytes()
+    np.testing.assert_array_equal(view.rgb(), rgb)
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) or \(H, W, 4\) uint8"):
+        view.show_rgb(rgb.astype(float))
+    with pytest.raises(ValueError, match=r"needs an \(H, W\) array"):
+        view.show(rgb)
+
+
+def test_an_unchanged_image_is_not_sent_again():
+    view = ImageView()
+    sent = []
+    view.observe(lambda change: sent.append(change.name), names=["pixels", "shape", "lut"])
+    a = np.eye(8)
+    view.show(a)
+    assert sorted(sent) == ["pixels", "shape"]  # gray is the default table
+    sent.clear()
+    view.show(a.copy())  # same pixels: nothing changes, nothing travels
+    assert sent == [] and view.frames == 1
+    view.show(a, "magma")  # same codes, new colours: only the table travels
+    assert sent == ["lut"] and view.frames == 2
+
+
+def test_hover_data_is_float32_and_named_by_formatter():
+    view = ImageView(np.zeros((3, 4)))
+    values = np.arange(12.0).reshape(3, 4) / 7
+    view.hover("value", values=values, label="J", grid=grid(0, 0, 10, 3, 4))
+    assert view.formatter == "value" and view.params["label"] == "J"
+    assert view.values_shape == [3, 4]
+    np.testing.assert_array_equal(view.hover_values(), values.astype(np.float32))
+    with pytest.raises(ValueError, match="2-D"):
+        view.hover("value", values=np.zeros(3))
+    b = box(1, 2, 3, 4)
+    assert (b["top"], b["left"], b["height"], b["width"]) == (1, 2, 3, 4)
+
+
+def test_every_formatter_the_python_side_names_exists_in_the_page():
+    from course.widgets import canvas
+
+    for name in ("value", "row", "weighted_sum", "receptive_field"):
+        assert f"  {name}(ctx) {{" in canvas._ESM, name
