@@ -15,7 +15,8 @@ from course.widgets.pooling import PoolingExplorer
 
 # Later units' explorers, imported on first use so one unit's widget never
 # stops another unit's from importing.
-_LATER = {"SGDExplorer": "course.widgets.sgd"}
+_LATER = {"SGDExplorer": "course.widgets.sgd", "AttentionExplorer": "course.widgets.attention",
+          "AttentionHeadExplorer": "course.widgets.attention"}
 
 __all__ = ["KernelExplorer", "ConvArithmeticExplorer", "PoolingExplorer", *_LATER]
 
