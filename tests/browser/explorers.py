@@ -441,8 +441,10 @@ def attention_explorer(ex: ExplorerInPage):
     box = ex.root.locator(".course-sentence input")
     ex.step("empty", lambda: (box.fill(""), box.press("Enter")))
     assert "empty" in ex.error(), ex.error()
+    twin.sentence = ""  # the query picker empties, so the new sentence starts at word 0
     ex.step("new-sentence", lambda: (box.fill("a dog saw a cat"), box.press("Enter")))
     twin.sentence = "a dog saw a cat"
+    assert twin.query_index == 0
     assert ex.error() == ""
     ex.assert_pixels(twin._weights_view.rgba(), what="new sentence")
 
