@@ -19,7 +19,9 @@ _LATER = {"SGDExplorer": "course.widgets.sgd", "NgramSamplerExplorer": "course.w
           "EmbeddingExplorer": "course.widgets.embeddings",
           "RNNUnrollExplorer": "course.widgets.recurrent",
           "GradientFlowExplorer": "course.widgets.recurrent",
-          "LSTMGateExplorer": "course.widgets.recurrent"}
+          "LSTMGateExplorer": "course.widgets.recurrent",
+          "AttentionExplorer": "course.widgets.attention",
+          "AttentionHeadExplorer": "course.widgets.attention"}
 
 __all__ = ["KernelExplorer", "ConvArithmeticExplorer", "PoolingExplorer", *_LATER]
 

@@ -525,6 +525,67 @@ def lstm_gate_explorer(ex: ExplorerInPage):
         assert out["text"].startswith("f, unit 1,") and 0 < out["value"] < 1, out
     ex.unhover()
     assert ex.error() == ""
+# ------------------------------------------------------------------ Unit 6 (attention)
+def attention_explorer(ex: ExplorerInPage):
+    """Query picker, scale toggle, d_k slider, causal mask and a new sentence: pixels equal
+    Python's, hovering a weight reads the number Python computed, the entropy falls
+    without scaling, and an empty sentence shows an error instead of raising."""
+    from course.widgets import AttentionExplorer
+
+    twin = AttentionExplorer()  # lecture 11 passes the same default sentence
+    ex.assert_pixels(twin._weights_view.rgba(), what="start")
+    ex.assert_pixels(twin._scores_view.rgba(), css=".course-scores-image", what="start scores")
+    where = twin._weights_view.params["grid"]
+    out = ex.hover_cell(".course-output-image", where, 3, 5)
+    assert out["text"].startswith("weight[3, 5] = "), out
+    assert abs(_readout_number(out["text"]) - twin.weights[3, 5]) < 1e-4, (out, twin.weights[3, 5])
+    ex.unhover()
+
+    ex.step("query-it", lambda: ex.root.locator(".course-query select").select_option(label="7: it"))
+    twin.query_index = 7
+    ex.assert_pixels(twin._row_view.rgba(), css=".course-row-image", what="query 'it'")
+
+    ex.step("unscaled", lambda: ex.root.locator(".course-scaled input").click())
+    twin.scaled = False
+    ex.assert_pixels(twin._weights_view.rgba(), what="unscaled")
+    before = twin.entropy
+    ex.step("d_k-up", lambda: ex.press(".course-d-k", "PageUp"))
+    twin.d_k = int(ex.slider_value(".course-d-k"))
+    ex.assert_pixels(twin._weights_view.rgba(), what=f"unscaled d_k {twin.d_k}")
+    assert twin.entropy < before, (twin.entropy, before)
+    assert f"{twin.entropy:.3f}" in ex.text(".course-attention-readout")
+
+    ex.step("causal", lambda: ex.root.locator(".course-causal input").click())
+    twin.causal = True
+    ex.assert_pixels(twin._weights_view.rgba(), what="causal")
+    out = ex.hover_cell(".course-output-image", where, 2, 6)
+    assert abs(_readout_number(out["text"])) < 1e-9, out  # above the diagonal: weight 0
+    ex.unhover()
+
+    box = ex.root.locator(".course-sentence input")
+    ex.step("empty", lambda: (box.fill(""), box.press("Enter")))
+    assert "empty" in ex.error(), ex.error()
+    twin.sentence = ""  # the query picker empties, so the new sentence starts at word 0
+    ex.step("new-sentence", lambda: (box.fill("a dog saw a cat"), box.press("Enter")))
+    twin.sentence = "a dog saw a cat"
+    assert twin.query_index == 0
+    assert ex.error() == ""
+    ex.assert_pixels(twin._weights_view.rgba(), what="new sentence")
+
+
+def attention_head_explorer(ex: ExplorerInPage):
+    """Layer and head pickers redraw; hovering reads weights in [0, 1], zero above the
+    diagonal (the model is causal); an empty text shows an error."""
+    start = ex.canvas()
+    ex.step("head-1", lambda: ex.root.locator(".course-head select").select_option(label="1"))
+    head1 = ex.canvas()
+    assert head1["sha"] != start["sha"]
+    ex.step("layer-1", lambda: ex.root.locator(".course-layer select").select_option(label="1"))
+    assert ex.canvas()["sha"] != head1["sha"]
+    box = ex.root.locator(".course-text input")
+    ex.step("text", lambda: (box.fill("the cat"), box.press("Enter")))
+    ex.step("empty", lambda: (box.fill(""), box.press("Enter")))
+    assert "empty" in ex.error(), ex.error()
 
 
 INTERACTIONS = {
@@ -537,6 +598,8 @@ INTERACTIONS = {
     "RNNUnrollExplorer": rnn_unroll_explorer,
     "GradientFlowExplorer": gradient_flow_explorer,
     "LSTMGateExplorer": lstm_gate_explorer,
+    "AttentionExplorer": attention_explorer,
+    "AttentionHeadExplorer": attention_head_explorer,
 }
 
 
