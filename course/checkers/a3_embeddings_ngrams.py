@@ -48,8 +48,25 @@ def random_case_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+#: What the exercises hand the student: the ``Module``/``Parameter`` machinery of
+#: ``course.nn.module`` (``save_for_backward``, ``pop_saved``, ``Parameter(...)``); the
+#: catalogue's own wrong answers are allowed too (calling one earns the mistake's message,
+#: not points).  Everything else of the course, and PyTorch, is refused (core.WATCHED).
+MODULE = ("course.nn.module",)
+
+
+def _allow() -> tuple:
+    """MODULE and the catalogue's answers; all of the course when FORBID names none of it
+    (``FORBID = ("torch",)``: the instructor's PyTorch-only mode, in which the reference
+    modules themselves are run through the checks to show they are fair)."""
+    allow = MODULE + tuple(w.answer for entries in MISTAKES.values() for w in entries)
+    if all(isinstance(f, str) and f.startswith("torch") for f in FORBID):
+        allow += ("course",)
+    return allow
+
+
 def call(fn, *args, name: str, case: str = "", **kwargs):
-    return core.call(fn, *args, name=name, case=case, forbid=FORBID, **kwargs)
+    return core.call(fn, *args, name=name, case=case, allow=_allow(), forbid=FORBID, **kwargs)
 
 
 @dataclass(frozen=True)
