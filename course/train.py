@@ -124,6 +124,23 @@ class History:
         return f"History({len(self)} epochs, last: {last})"
 
 
+def progress_bar(**kwargs):
+    """A tqdm bar: the notebook widget inside a Jupyter kernel, text on stderr elsewhere.
+
+    Decided at each call (``tqdm.auto`` decides once, when first imported, so a module
+    imported in one setting would keep the wrong kind of bar in another)."""
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(**kwargs)
+
+
 def epoch_batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
     """One epoch of minibatch indices: a shuffle drawn from ``rng`` (in order when
     None) cut into batches of ``batch_size``, the last one possibly smaller."""
@@ -263,8 +280,7 @@ def fit(model, loss, data, epochs: int, batch_size: int, optimizer, val_data=Non
     n_batches = -(-len(X) // batch_size)
     bar = None
     if progress:  # one bar for the whole run: epochs * batches steps
-        from tqdm.auto import tqdm
-        bar = tqdm(total=epochs * n_batches, unit="batch")
+        bar = progress_bar(total=epochs * n_batches, unit="batch")
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
