@@ -48,3 +48,12 @@ def errors(nb, grade_id) -> str:
     """The error outputs of the cell ``grade_id`` of a graded notebook, one per line."""
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
     return "\n".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
+
+
+def code_cells(path) -> dict[str, str]:
+    """{grade_id: source} of every code cell of a notebook that nbgrader names."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id")}

@@ -30,10 +30,7 @@ TESTS = {"test_rnn_cell": 15, "test_rnn_sequence": 20, "test_lstm_cell": 25, "te
 WRITTEN = {"written_lstm": 10}
 
 
-def _cells(path) -> dict[str, str]:
-    nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id")}
+_cells = gh.code_cells
 
 
 def _namespace(path, **edits) -> dict:

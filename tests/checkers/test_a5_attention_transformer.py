@@ -25,10 +25,7 @@ TESTS = {"test_softmax": 15, "test_causal_mask": 5, "test_attention": 20, "test_
          "test_heads": 15, "test_tiny_lm": 25}
 
 
-def _cells(path) -> dict[str, str]:
-    nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id")}
+_cells = gh.code_cells
 
 
 def _namespace(path, **edits) -> dict:
