@@ -197,7 +197,10 @@ def _bwrap_base(tmp_parent: Path, cwd: str | None) -> list[str]:
             argv += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             argv += _ro(top)
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    # /dev/shm: POSIX semaphores (multiprocessing, joblib) need a writable one, or they warn on stderr,
+    # and nbgrader scores a test cell that wrote to stderr 0
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777",
+             "--tmpfs", "/dev/shm"]
     for prefix in sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}):
         if not prefix.startswith(("/usr/", "/etc/", "/opt/")):
             argv += _ro(prefix)

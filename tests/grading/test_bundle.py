@@ -109,7 +109,7 @@ def test_course_check_works_inside_the_bundle(bundle):
     proc = subprocess.run([sys.executable, "-m", "course", "check", f"assignments/{a}/{a}.ipynb"], cwd=bundle,
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "0 / 90" in proc.stdout and "not implemented yet" in proc.stdout
+    assert "0 / 75" in proc.stdout and "not implemented yet" in proc.stdout
     probe = subprocess.run([sys.executable, "-c", "import course, course.grading.preprocessors; print(course.__file__)"],
                            cwd=bundle, env=env, capture_output=True, text=True, timeout=120)
     assert probe.stdout.strip() == str(bundle / "course" / "__init__.py")

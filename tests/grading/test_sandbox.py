@@ -74,6 +74,8 @@ def hostile(course: Path, ws: Path, port: int) -> dict[str, tuple[str, float, se
                             0, {"cpu_limit", "timeout"}),
         "cpu_hog": ("while True:\n    pass\n", 0, {"cpu_limit", "timeout"}),
         "sleeper": ("import time\ntime.sleep(10 ** 6)\n", 0, {"timeout"}),
+        # honest: joblib (scikit-learn) and multiprocessing need POSIX semaphores in /dev/shm
+        "semaphores": ("import multiprocessing\nlock = multiprocessing.Lock()\nprint('LOCK ok')\n", FULL, set()),
     }
 
 
@@ -161,6 +163,12 @@ def test_every_hostile_submission_is_graded_and_flagged(batch):
             assert not flags, (student, flags, row["flag_details"])
     assert float(rows["tampered"]["score"]) == infra.POINTS["test_out_len"]
     assert "tampered:test_relu" in rows["tampered"]["flags"]
+
+
+@pytest.mark.slow
+def test_semaphores_work_inside_the_sandbox(batch):
+    """Without a writable /dev/shm, joblib warns on stderr, and nbgrader scores a test cell with stderr 0."""
+    assert "LOCK ok" in _answer_output(batch, "semaphores"), _answer_output(batch, "semaphores")
 
 
 @pytest.mark.slow
