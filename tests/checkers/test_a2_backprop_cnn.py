@@ -48,6 +48,7 @@ def _namespace(path, **edits) -> dict:
     ``edits``: ``grade_id=(old, new)`` or ``grade_id=[(old, new), ...]``, text replacements in that cell.
     """
     cells = _cells(path)
+    assert set(edits) <= set(cells), f"no such cell: {set(edits) - set(cells)}"
     ns: dict = {}
     for gid, source in cells.items():
         if gid.startswith("test_") or gid == "self_check":
@@ -304,6 +305,43 @@ def test_training_checks_the_layers_the_budget_and_the_accuracy(sol):
     assert "training took too long" in _first_line(a2.check_training, slow, classes=classes, budget_s=0.1)
 
 
+# ======================================================= one bug costs points once
+RELU_BUG = ("return grad_output * mask", "return grad_output * (grad_output > 0)")   # the mask from the wrong array
+
+
+def test_a_layer_bug_costs_its_own_test_and_not_the_cnn_tests(capsys):
+    """A wrong ReLU backward fails check_relu; the CNN checks run with the course's ReLU in its
+    place and say so, so the same bug does not cost test_cnn's points too."""
+    ns = _namespace(SOLUTION, relu=RELU_BUG)
+    assert "mask taken from grad_output" in _first_line(a2.check_relu, ns["ReLU"], [[-1., 0., 2.]],
+                                                      grad_output=[[5., -6., -7.]])
+    broken = ns["ReLU"]
+    a2.check_cnn(ns["make_cnn"], classes=_classes(ns))
+    a2.check_training(ns["train_digits"], classes=_classes(ns), seed=0, budget_s=20, min_accuracy=0.95)
+    out = capsys.readouterr().out
+    assert "make_cnn: ReLU (test_relu) failed its own test" in out
+    assert "train_digits: ReLU (test_relu) failed its own test" in out and "test accuracy" in out
+    assert ns["ReLU"] is broken                         # the notebook's own class is back afterwards
+
+
+def test_a_broken_sgd_step_is_replaced_in_training_only(capsys):
+    ns = _namespace(SOLUTION, sgd_step=("    model.zero_grad()\n", ""))
+    assert "forgot to zero the gradients" in _first_line(a2.check_sgd_step, ns["sgd_step"])
+    a2.check_cnn(ns["make_cnn"], classes=_classes(ns))           # the network needs no sgd_step: no note
+    assert "failed its own test" not in capsys.readouterr().out
+    a2.check_training(ns["train_digits"], classes=_classes(ns), seed=0, budget_s=20, min_accuracy=0.95)
+    assert "train_digits: sgd_step (test_sgd_step) failed its own test" in capsys.readouterr().out
+
+
+def test_a_stand_in_does_not_excuse_a_wrong_network_or_delegation(sol):
+    """What test_cnn grades still fails: a network of the wrong shape, or one built from course.nn directly."""
+    ns = _namespace(SOLUTION, relu=RELU_BUG, cnn=("padding=1", "padding=0"))
+    assert "make_cnn" in _first_line(a2.check_cnn, ns["make_cnn"], classes=_classes(ns))
+    ns = _namespace(SOLUTION, relu=RELU_BUG, cnn=("Conv2d(1, 8", "nn.Conv2d(1, 8"))
+    msg = _first_line(a2.check_cnn, ns["make_cnn"], classes=_classes(ns))
+    assert "course.nn.Conv2d" in msg and "no points for delegating" in msg
+
+
 def test_the_solution_trains_to_95_percent_within_the_budget(sol, capsys):
     a2.check_training(sol["train_digits"], classes=_classes(sol), seed=0, budget_s=20, min_accuracy=0.95, val_size=0.15)
     assert "train_digits: test accuracy" in capsys.readouterr().out
@@ -334,7 +372,11 @@ def graded(tmp_path_factory):
     gh.run_course("grade", "release", A, *w, env=env)
     released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
     correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))      # a deep copy, filled in
-    for student, nb in {"stub": released, "correct": correct}.items():
+    relu_bug = nbformat.from_dict(json.loads(json.dumps(correct)))
+    cell = next(c for c in relu_bug.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")
+    assert RELU_BUG[0] in cell.source
+    cell.source = cell.source.replace(*RELU_BUG)
+    for student, nb in {"stub": released, "correct": correct, "relu_bug": relu_bug}.items():
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / f"{A}.ipynb")
     gh.run_course("grade", "collect", A, subs, *w, env=env)
@@ -370,6 +412,16 @@ def test_stub_scores_zero_and_solution_full_on_every_test(graded):
     stub_nb = _autograded(graded, "stub")
     for t in TESTS:
         assert "not implemented yet" in gh.errors(stub_nb, t), t
+
+
+@pytest.mark.slow
+def test_one_relu_bug_costs_test_relu_only(graded):
+    """The policy, end to end: a wrong ReLU backward loses test_relu's 5 points, not test_cnn's 15 too."""
+    row = graded["csv"]["relu_bug"]
+    assert {t: float(row[t]) for t in TESTS} == {t: (0.0 if t == "test_relu" else float(p)) for t, p in TESTS.items()}
+    cnn = next(c for c in _autograded(graded, "relu_bug").cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") == "test_cnn")
+    assert "ReLU (test_relu) failed its own test" in "".join(o.get("text", "") for o in cnn.outputs)
 
 
 # ======================================================= issue #15: gaps closed
