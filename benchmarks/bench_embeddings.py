@@ -12,8 +12,9 @@ Quality, side by side: Spearman on WordSim-353 and SimLex-999 (pairs with both w
 the vocabulary), 3CosAdd analogy accuracy on the questions of questions-words.txt whose
 four words are in the vocabulary (the count is reported). Targets (issue 9): our
 skip-gram within 0.03 Spearman of gensim's on both sets, wall time <= 5x gensim's.
-Each side is trained once (a training run is tens of seconds; the machine is shared,
-so the times are noisy). Run alone: ``python benchmarks/bench_embeddings.py``.
+Each side is trained with three seeds, interleaved: gensim's own WordSim-353 score
+moves by about 0.04 from seed to seed on this corpus, more than the 0.03 target, so the
+gaps compare means (each entry keeps the per-seed scores and the spread); times are medians. Run alone: ``python benchmarks/bench_embeddings.py``.
 """
 from __future__ import annotations
 
@@ -43,15 +44,27 @@ def quality(words, W) -> dict:
             "analogy_acc": round(an["accuracy"], 4), "analogy_asked": an["asked"], "analogy_total": an["total"]}
 
 
-def train_gensim(words, corpus_ids, workers: int = 2):
+def train_gensim(words, corpus_ids, workers: int = 2, seed: int = SEED):
     from gensim.models import Word2Vec
 
     sentences = [[words[i] for i in s] for s in corpus_ids]
     t0 = time.perf_counter()
     model = Word2Vec(sentences, vector_size=DIM, window=WINDOW, negative=NEGATIVE, sg=1, hs=0, epochs=EPOCHS,
-                     sample=SAMPLE, alpha=LR, min_alpha=MIN_LR, min_count=1, workers=workers, seed=SEED)
+                     sample=SAMPLE, alpha=LR, min_alpha=MIN_LR, min_count=1, workers=workers, seed=seed)
     seconds = time.perf_counter() - t0
     return model.wv[words], seconds
+
+
+SEEDS = (0, 1, 2)
+
+
+def _mean(qs: list[dict]) -> dict:
+    """The mean of each score over seeds, and its spread (max - min): one run of either says little."""
+    out = {k: round(float(np.mean([q[k] for q in qs])), 4) for k in ("ws353", "simlex", "analogy_acc")}
+    out.update({f"{k}_spread": round(float(np.ptp([q[k] for q in qs])), 4) for k in ("ws353", "simlex")})
+    out.update({k: qs[0][k] for k in ("ws353_pairs", "simlex_pairs", "analogy_asked", "analogy_total")})
+    out["per_seed"] = [{k: q[k] for k in ("ws353", "simlex", "analogy_acc")} for q in qs]
+    return out
 
 
 def cases() -> list[dict]:
@@ -59,24 +72,31 @@ def cases() -> list[dict]:
 
     words, counts, ids = corpus()
     shape = f"V={len(words)} tokens={sum(map(len, ids))} D={DIM} window={WINDOW} K={NEGATIVE} epochs={EPOCHS}"
-    W_gensim, gensim_s = train_gensim(words, ids)
-    res = E.train_sgns(ids, len(words), counts, dim=DIM, window=WINDOW, negative=NEGATIVE, epochs=EPOCHS,
-                       lr=LR, min_lr=MIN_LR, sample=SAMPLE, seed=SEED, progress=False)
+    q_gensim, gensim_s, q_ours, ours_s = [], [], [], []
+    for seed in SEEDS:                     # interleaved, so that a busy moment hurts both sides
+        W_gensim, s = train_gensim(words, ids, seed=seed)
+        q_gensim.append(quality(words, W_gensim))
+        gensim_s.append(s)
+        res = E.train_sgns(ids, len(words), counts, dim=DIM, window=WINDOW, negative=NEGATIVE, epochs=EPOCHS,
+                           lr=LR, min_lr=MIN_LR, sample=SAMPLE, seed=seed, progress=False)
+        q_ours.append(quality(words, res.W_in))
+        ours_s.append(res.seconds)
     t0 = time.perf_counter()
     W_ppmi = E.ppmi_svd(ids, len(words), dim=DIM, window=WINDOW)
     ppmi_s = time.perf_counter() - t0
-    q_gensim, q_ours, q_ppmi = quality(words, W_gensim), quality(words, res.W_in), quality(words, W_ppmi)
-    common = {"shape": shape, "threads": {**threads(), "gensim_workers": 2}, "repeats": 1,
-              "gensim": q_gensim, "note": "one run each on a shared 2-core machine: times are noisy"}
-    sgns = {"name": "skip-gram NumPy vs gensim Word2Vec(sg=1, workers=2)", "numpy_s": res.seconds,
-            "torch_s": gensim_s, "ratio": res.seconds / gensim_s, "target": 5.0, "ours": q_ours,
+    q_gensim, q_ours, q_ppmi = _mean(q_gensim), _mean(q_ours), quality(words, W_ppmi)
+    g_s, o_s = float(np.median(gensim_s)), float(np.median(ours_s))
+    common = {"shape": shape, "threads": {**threads(), "gensim_workers": 2}, "repeats": len(SEEDS),
+              "seeds": list(SEEDS), "gensim": q_gensim,
+              "note": "quality: mean over seeds (spread = max - min); times: median over seeds"}
+    sgns = {"name": "skip-gram NumPy vs gensim Word2Vec(sg=1, workers=2)", "numpy_s": o_s,
+            "torch_s": g_s, "ratio": o_s / g_s, "target": 5.0, "ours": q_ours,
             "pairs": int(sum(res.pairs_per_epoch)),
             "ws353_gap": round(q_ours["ws353"] - q_gensim["ws353"], 4),
             "simlex_gap": round(q_ours["simlex"] - q_gensim["simlex"], 4), **common}
-    sgns["quality_ok"] = abs(sgns["ws353_gap"]) <= 0.03 and abs(sgns["simlex_gap"]) <= 0.03 or (
-        sgns["ws353_gap"] >= 0 and sgns["simlex_gap"] >= 0)
-    ppmi = {"name": "PPMI+SVD NumPy vs gensim Word2Vec(sg=1, workers=2)", "numpy_s": ppmi_s, "torch_s": gensim_s,
-            "ratio": ppmi_s / gensim_s, "target": None, "ours": q_ppmi, **common}
+    sgns["quality_ok"] = all(sgns[k] >= -0.03 for k in ("ws353_gap", "simlex_gap"))   # within 0.03, or better
+    ppmi = {"name": "PPMI+SVD NumPy vs gensim Word2Vec(sg=1, workers=2)", "numpy_s": ppmi_s, "torch_s": g_s,
+            "ratio": ppmi_s / g_s, "target": None, "ours": q_ppmi, **common}
     return [sgns, ppmi]
 
 

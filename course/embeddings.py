@@ -315,7 +315,11 @@ def _sum_rows(ids, cols, coef, X):
     (the same result as ``np.add.at``, several times faster)."""
     import scipy.sparse as sp
 
-    uniq, inv = np.unique(ids, return_inverse=True)
+    # np.unique(ids, return_inverse=True) without its sort: ids are small integers, so a count marks
+    # the ids present and a running sum numbers them
+    present = np.bincount(ids) > 0
+    uniq = np.flatnonzero(present)
+    inv = (np.cumsum(present) - 1)[ids]
     M = sp.csr_matrix((coef, (inv, cols)), shape=(len(uniq), X.shape[0]))
     return uniq, M @ X
 
@@ -330,13 +334,14 @@ def sgns_step(W_in, W_out, centers, contexts, negatives, lr: float) -> float:
     (s - 1 for the context, t_k for the negatives) times the centre vectors v.
     """
     B, K = negatives.shape
-    v, u, n = W_in[centers], W_out[contexts], W_out[negatives]   # (B, D), (B, D), (B, K, D)
+    v, u = np.take(W_in, centers, axis=0), np.take(W_out, contexts, axis=0)   # (B, D), (B, D)
+    n = np.take(W_out, negatives, axis=0)                                     # (B, K, D)
     pos = np.einsum("bd,bd->b", u, v)
-    neg = np.einsum("bkd,bd->bk", n, v)
+    neg = (n @ v[:, :, None])[..., 0]                             # (B, K): each negative . its centre
     loss = -(np.sum(_log_sigmoid(pos)) + np.sum(_log_sigmoid(-neg))) / B
     gp = sigmoid(pos) - 1.0                                       # (B,)   d loss_b / d pos_b
     gn = sigmoid(neg)                                             # (B, K) d loss_b / d neg_bk
-    grad_v = gp[:, None] * u + np.einsum("bk,bkd->bd", gn, n)     # (B, D)
+    grad_v = gp[:, None] * u + (gn[:, None, :] @ n)[:, 0]         # (B, D)
     rows = np.arange(B)
     ids, S = _sum_rows(np.concatenate([contexts, negatives.reshape(-1)]),
                        np.concatenate([rows, np.repeat(rows, K)]),
