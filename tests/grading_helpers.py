@@ -57,3 +57,21 @@ def code_cells(path) -> dict[str, str]:
     nb = nbformat.read(path, as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id")}
+
+
+def answer_namespace(path, **edits) -> dict:
+    """Run the setup cell and every answer cell of a notebook (not its tests, not its self-check)
+    in one namespace, as a student's kernel would, and return it: the student's code, for the checks.
+
+    ``edits``: ``grade_id=(old, new)`` or ``grade_id=[(old, new), ...]``, text replacements in that
+    cell (a mistake written in as a student would); each ``old`` must be there.
+    """
+    ns: dict = {}
+    for gid, source in code_cells(path).items():
+        if gid.startswith("test_") or gid == "self_check":
+            continue
+        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
+            assert old in source, (gid, old)
+            source = source.replace(old, new)
+        exec(compile(source, f"<{Path(path).stem}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
+    return ns

@@ -41,22 +41,10 @@ WHERE = {"cosine_similarity": ("test_cosine_similarity", "cosine_similarity"),
 
 # ============================================================ the student's code
 _cells = gh.code_cells
+_namespace = gh.answer_namespace
 
 
 CELLS = _cells(SOLUTION)
-
-
-def _namespace(path=SOLUTION, **edits) -> dict:
-    """Run the setup cell and every answer cell; ``edits``: grade_id=(old, new) or a list of them."""
-    ns: dict = {}
-    for gid, source in _cells(path).items():
-        if gid.startswith("test_") or gid == "self_check":
-            continue
-        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
-            assert old in source, (gid, old)
-            source = source.replace(old, new)
-        exec(compile(source, f"<{A}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
-    return ns
 
 
 def _visible(gid) -> str:
@@ -79,7 +67,7 @@ def _first_failure(ns, gid, hidden=False) -> str:
 
 @pytest.fixture(scope="module")
 def sol():
-    return _namespace()
+    return _namespace(SOLUTION)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +161,7 @@ def test_the_catalogue_is_data_with_distinct_names_and_messages():
 
 # ==================================================== mistakes written as code
 def _edited_first(gid, test_gid, *edits, hidden=False):
-    ns = _namespace(**{gid: list(edits)})
+    ns = _namespace(SOLUTION, **{gid: list(edits)})
     with np.errstate(all="ignore"):
         return _first_failure(ns, test_gid, hidden=hidden)
 
