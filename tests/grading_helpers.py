@@ -75,3 +75,55 @@ def answer_namespace(path, **edits) -> dict:
             source = source.replace(old, new)
         exec(compile(source, f"<{Path(path).stem}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
     return ns
+
+
+def first_line(fn, *args, **kwargs) -> str:
+    """The first line of the CheckFailure that ``fn(*args, **kwargs)`` must raise (the diagnosis)."""
+    import pytest
+
+    from course.checkers.core import CheckFailure
+
+    with pytest.raises(CheckFailure) as info:
+        fn(*args, **kwargs)
+    return str(info.value).splitlines()[0]
+
+
+def filled(release, solution):
+    """A copy of the released notebook ``release`` with every answer cell replaced by the one of the
+    source notebook ``solution`` (a path), markers removed: a right submission."""
+    import json
+
+    import nbformat
+
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(solution, as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.from_dict(json.loads(json.dumps(release)))                  # a deep copy
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = make_submissions.strip_markers(answers[meta["grade_id"]])
+    return nb
+
+
+def grade_stub_and_solution(assignment: str, tmp: Path, solution) -> dict:
+    """``course grade release`` the assignment into ``tmp/release``, collect two submissions, "stub"
+    (the release as it is) and "correct" (:func:`filled` from ``solution``), autograde them with 2
+    workers and export: {"ws": the workspace, "release": the release folder, "csv": rows by student}."""
+    import os
+
+    import nbformat
+
+    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", COURSE_GRADING_RELEASE=str(release))
+    env.pop("COURSE_GRADING_WORKSPACE", None)
+    env.pop("COURSE_GRADING_DB", None)
+    w = ("--workspace", ws)
+    run_course("grade", "release", assignment, *w, env=env)
+    released = nbformat.read(release / assignment / f"{assignment}.ipynb", as_version=4)
+    for student, nb in {"stub": released, "correct": filled(released, solution)}.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, subs / student / f"{assignment}.ipynb")
+    run_course("grade", "collect", assignment, subs, *w, env=env)
+    run_course("grade", "autograde", assignment, "--workers", 2, "--no-progress", *w, env=env)
+    run_course("grade", "export", assignment, "--csv", tmp / "grades.csv", *w, env=env)
+    return {"ws": ws, "release": release, "csv": read_csv(tmp / "grades.csv")}

@@ -16,8 +16,6 @@ check`` on the released notebook.  Helpers come from tests/grading_helpers.py.
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import nbformat
@@ -45,20 +43,7 @@ _cells = gh.code_cells
 _namespace = gh.answer_namespace
 
 
-@pytest.fixture(scope="module")
-def sol():
-    return _namespace(SOLUTION)
-
-
-@pytest.fixture(scope="module")
-def stub():
-    return _namespace(RELEASE)
-
-
-def _first_line(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailure) as info:
-        fn(*args, **kwargs)
-    return str(info.value).splitlines()[0]
+_first_line = gh.first_line
 
 
 def _classes(ns):
@@ -456,37 +441,10 @@ def test_the_solution_trains_to_95_percent_within_the_budget(sol, capsys):
 
 
 # ===================================================== release and grading (slow)
-def _filled(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The released notebook with every answer cell replaced by the solution's (markers removed)."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
-    return release
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
-    tmp = tmp_path_factory.mktemp("a2")
-    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
-    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               COURSE_GRADING_RELEASE=str(release))
-    env.pop("COURSE_GRADING_WORKSPACE", None)
-    env.pop("COURSE_GRADING_DB", None)
-    w = ("--workspace", ws)
-    gh.run_course("grade", "release", A, *w, env=env)
-    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
-    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))      # a deep copy, filled in
-    for student, nb in {"stub": released, "correct": correct}.items():
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / f"{A}.ipynb")
-    gh.run_course("grade", "collect", A, subs, *w, env=env)
-    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
-    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
-    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
+    return gh.grade_stub_and_solution(A, tmp_path_factory.mktemp("a2"), SOLUTION)
 
 
 def _autograded(graded, student):
