@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import pkgutil
 import re
 import sys
@@ -149,12 +150,20 @@ EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-
               "@voila-dashboards/widgets-manager8",
               "anywidget"]  # the explorers' canvas view (course.widgets.canvas.ImageView)
 
+#: A Jupyter data folder of the package's own, with the Voila template ``course``
+#: (``voila/templates/course/``): Voila's lab template without its links to a CDN,
+#: so that the page makes no request outside the server.
+JUPYTER_DATA = Path(__file__).parent / "jupyter"
+TEMPLATE = "course"
+
 
 def voila_argv(notebook: Path, port: int) -> list[str]:
-    """Voila on loopback, no browser, code cells stripped (Voila's default)."""
+    """Voila on loopback, no browser, code cells stripped (Voila's default), the
+    ``course`` template (found once ``JUPYTER_DATA`` is on ``$JUPYTER_PATH``)."""
     return [str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
             "--Voila.port_retries=0", "--VoilaConfiguration.strip_sources=True",
             "--VoilaConfiguration.show_tracebacks=True",
+            f"--VoilaConfiguration.template={TEMPLATE}",
             *(f"--VoilaConfiguration.extension_allowlist={name}" for name in EXTENSIONS)]
 
 
@@ -170,8 +179,6 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     if getattr(args, "root", None):
-        import os
-
         from course.paths import ENV_ROOT
 
         os.environ[ENV_ROOT] = str(args.root.resolve())
@@ -188,6 +195,8 @@ def main(args) -> int:
                   f"open http://127.0.0.1:{args.port}/  (Ctrl-C to stop)", flush=True)
             from voila.app import Voila
 
+            os.environ["JUPYTER_PATH"] = os.pathsep.join(  # where Voila looks for templates
+                filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")]))
             Voila.launch_instance(argv=voila_argv(notebook, args.port))
     except (ImportError, RuntimeError) as exc:
         print(f"course explore: {exc}", file=sys.stderr)

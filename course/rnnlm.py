@@ -36,6 +36,7 @@ from course import lm
 from course.rnn import _one_blas_thread
 from course.nn import LSTM, RNN, CrossEntropyLoss, Embedding, Linear, Module, clip_grad_norm_
 from course.nn.module import _rng
+from course.train import progress_bar
 
 __all__ = ["RNNLM", "tbptt_batches", "train_tbptt", "evaluate_nll", "generate", "detach", "LMHistory"]
 
@@ -145,6 +146,20 @@ class LMHistory:
         return getattr(self, key)
 
 
+def _after_step(history, step: int, bar, callback, val=None, val_every: int = 0) -> None:
+    """The bookkeeping after training step ``step``: the held-out loss ``val()`` every ``val_every``
+    steps, the progress bar with the running loss (the mean of the last 20 steps), ``callback(step,
+    history)``. Shared by ``train_tbptt`` and ``course.transformer.train_lm``."""
+    if val is not None and val_every and step % val_every == 0:
+        history.val_step.append(step)
+        history.val_loss.append(val())
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix({"loss": f"{np.mean(history.loss[-20:]):.3f}"}, refresh=False)
+    if callback is not None:
+        callback(step, history)
+
+
 def train_tbptt(model: RNNLM, ids, optimizer, batch_size: int = 32, seq_len: int = 64, epochs: int = 1,
                 max_steps: int | None = None, time_budget: float | None = None, clip: float | None = 5.0,
                 carry_state: bool = True, val_ids=None, val_every: int = 0, progress: bool = True,
@@ -164,10 +179,7 @@ def train_tbptt(model: RNNLM, ids, optimizer, batch_size: int = 32, seq_len: int
     history = LMHistory()
     per_epoch = n_windows(len(ids), batch_size, seq_len)
     total = per_epoch * epochs if max_steps is None else min(per_epoch * epochs, max_steps)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=total, unit="batch")
+    bar = progress_bar(total=total, unit="batch") if progress else None
     start = time.perf_counter()
     with _one_blas_thread():       # small matrices: one BLAS thread beats two (see course.rnn)
         step = _train_loop(model, ids, optimizer, loss_fn, history, batch_size, seq_len, epochs, max_steps,
@@ -205,14 +217,8 @@ def _train_loop(model, ids, optimizer, loss_fn, history, batch_size, seq_len, ep
             history.loss.append(value)
             history.grad_norm.append(norm)
             history.time.append(time.perf_counter() - start)
-            if val_ids is not None and val_every and step % val_every == 0:
-                history.val_step.append(step)
-                history.val_loss.append(_mean_nll(model, val_ids, batch_size, seq_len))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({"loss": f"{np.mean(history.loss[-20:]):.3f}"}, refresh=False)
-            if callback is not None:
-                callback(step, history)
+            _after_step(history, step, bar, callback, val_every=val_every,
+                        val=None if val_ids is None else lambda: _mean_nll(model, val_ids, batch_size, seq_len))
             if (max_steps is not None and step >= max_steps) or (
                     time_budget is not None and history.time[-1] >= time_budget):
                 done = True

@@ -24,6 +24,8 @@ import numpy as np
 from course import lm
 from course.nn import CrossEntropyLoss, clip_grad_norm_
 from course.optim import warmup_cosine
+from course.rnnlm import LMHistory, _after_step
+from course.train import progress_bar
 
 __all__ = ["random_windows", "train_lm", "evaluate_nll", "generate", "TrainHistory", "blas_threads"]
 
@@ -54,16 +56,10 @@ def random_windows(ids, batch_size: int, seq_len: int, rng) -> tuple[np.ndarray,
 
 
 @dataclass
-class TrainHistory:
+class TrainHistory(LMHistory):
     """Per step: ``step``, ``loss`` (mean nats per token), ``lr``, ``grad_norm``, ``time`` (s since
     the start); ``val_step``/``val_loss`` when a validation stream was given."""
-    step: list = field(default_factory=list)
-    loss: list = field(default_factory=list)
     lr: list = field(default_factory=list)
-    grad_norm: list = field(default_factory=list)
-    time: list = field(default_factory=list)
-    val_step: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
 
 
 def train_lm(model, ids, optimizer, batch_size: int = 32, seq_len: int = 64, max_steps: int = 1000,
@@ -83,10 +79,7 @@ def train_lm(model, ids, optimizer, batch_size: int = 32, seq_len: int = 64, max
     loss_fn = CrossEntropyLoss()
     history = TrainHistory()
     base_lr = optimizer.lr
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=max_steps, unit="step")
+    bar = progress_bar(total=max_steps, unit="step") if progress else None
     start = time.perf_counter()
     model.train()
     try:
@@ -117,14 +110,8 @@ def _steps(model, ids, optimizer, loss_fn, history, rng, batch_size, seq_len, ma
         history.lr.append(optimizer.lr)
         history.grad_norm.append(norm)
         history.time.append(time.perf_counter() - start)
-        if val_ids is not None and val_every and (step + 1) % val_every == 0:
-            history.val_step.append(step + 1)
-            history.val_loss.append(_mean_nll(model, val_ids, seq_len))
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({"loss": f"{np.mean(history.loss[-20:]):.3f}"}, refresh=False)
-        if callback is not None:
-            callback(step + 1, history)
+        _after_step(history, step + 1, bar, callback, val_every=val_every,
+                    val=None if val_ids is None else lambda: _mean_nll(model, val_ids, seq_len))
         if time_budget is not None and history.time[-1] >= time_budget:
             break
 

@@ -111,6 +111,19 @@ def torch_train_step(twin, optimizer, ids, targets):
     return loss.detach()
 
 
+def _torch_columns(row: dict, torch, dev: str, run) -> None:
+    """Fill ``row``'s torch columns: ``run(device, sync) -> (median seconds, max diff)`` on the CPU,
+    then on the GPU in full float32 when there is one (a GPU that fails reads "n/a (...)")."""
+    row["torch_cpu_s"], row["max_diff"] = run("cpu")
+    if dev == "cuda":
+        try:
+            with gpu._full_float32(torch):
+                row["torch_gpu_s"], d = run("cuda", torch.cuda.synchronize)
+            row["max_diff"] = max(row["max_diff"], d)
+        except Exception as exc:  # a misbehaving GPU must not break the lecture
+            row["gpu"] = f"n/a ({type(exc).__name__})"
+
+
 def _attention_row(torch, dev, budget_s):
     from course import attention as A
 
@@ -134,14 +147,7 @@ def _attention_row(torch, dev, budget_s):
         diff = float((f().detach().cpu().numpy() - ref).__abs__().max())
         return gpu._median_seconds(f, sync, budget_s=budget_s, max_repeat=50), diff
 
-    row["torch_cpu_s"], row["max_diff"] = run("cpu")
-    if dev == "cuda":
-        try:
-            with gpu._full_float32(torch):
-                row["torch_gpu_s"], d = run("cuda", torch.cuda.synchronize)
-            row["max_diff"] = max(row["max_diff"], d)
-        except Exception as exc:  # a misbehaving GPU must not break the lecture
-            row["gpu"] = f"n/a ({type(exc).__name__})"
+    _torch_columns(row, torch, dev, run)
     return row
 
 
@@ -205,14 +211,7 @@ def _timing_table(model, ids, targets, lr, budget_s, attention):
         return gpu._median_seconds(lambda: torch_train_step(twin, topt, it, tt), sync, budget_s=budget_s,
                                    max_repeat=20), diff
 
-    row["torch_cpu_s"], row["max_diff"] = run("cpu")
-    if dev == "cuda":
-        try:
-            with gpu._full_float32(torch):
-                row["torch_gpu_s"], d = run("cuda", torch.cuda.synchronize)
-            row["max_diff"] = max(row["max_diff"], d)
-        except Exception as exc:  # a misbehaving GPU must not break the lecture
-            row["gpu"] = f"n/a ({type(exc).__name__})"
+    _torch_columns(row, torch, dev, run)
     table.rows.append(row)
     if attention:
         table.rows.append(_attention_row(torch, dev, budget_s / 2))

@@ -20,6 +20,13 @@ a graded ``backward`` that calls the course's reference for the same thing
 scores no points, with a message saying why.  Test cells stay short::
 
     a2.check_linear(Linear, n=4, in_features=3, out_features=5, seed=1)
+
+The known mistakes are data, as in Assignment 1: :data:`MISTAKES` maps each graded
+answer (``"Linear.backward (weight.grad)"``, the name its failure starts with) to
+its catalogue of :class:`~course.checkers.core.Known` mistakes (name, the wrong
+answer it gives on a case, the message).  A case is a dict of what the student's
+code was given (for a layer: the inputs ``xs`` of its forwards and the upstream
+gradients ``gs`` of its backwards, in forward order, and its parameters).
 """
 from __future__ import annotations
 
@@ -32,13 +39,14 @@ import numpy as np
 
 from course import conv, nn, pool, train
 from course._validate import as_pair
+from course.checkers import a1_convolution as a1
 from course.checkers import core as checks
 from course.checkers.a1_convolution import check_max_pool2d_backward as _check_max_pool2d_backward
-from course.checkers.core import CheckFailure, Mistake, describe, expect_close
+from course.checkers.core import CheckFailure, Known, Mistake, Shape, describe, expect_close, mistakes_on
 from course.checkers.layers import run_twice, set_params, torch_twice
 
 __all__ = [
-    "CheckFailure", "random_case_rng", "random_expression", "check_value_op", "check_value_graph",
+    "CheckFailure", "MISTAKES", "random_case_rng", "random_expression", "check_value_op", "check_value_graph",
     "check_gradcheck", "check_linear", "check_relu", "check_softmax_cross_entropy", "check_conv2d",
     "check_max_pool2d_backward", "check_maxpool2d", "check_sgd_step", "check_cnn", "check_training",
 ]
@@ -123,6 +131,246 @@ def _t(a, grad: bool = False):
     return t.requires_grad_(True) if grad else t
 
 
+# ============================================================ the catalogue
+def _local(c) -> dict:
+    """The right local derivatives d out / d input of a Value op, by input name."""
+    if c["op"] == "mul":
+        return {"a": c["y"], "b": c["x"]}
+    if c["op"] == "tanh":
+        t = math.tanh(c["x"])
+        return {"a": 1 - t * t}
+    return {"a": math.exp(c["x"])}
+
+
+def _n(c) -> int:
+    """The batch size of a layer case."""
+    return len(c["xs"][0])
+
+
+def _twice(c) -> bool:
+    return len(c["xs"]) > 1
+
+
+def _square(w) -> bool:
+    return w.shape[0] == w.shape[1]
+
+
+def _linear_dw(xs, gs):
+    """d loss/d W of Linear summed over the uses: sum of grad_output.T @ x."""
+    return sum(g.T @ x for x, g in zip(xs, gs))
+
+
+def _probs(c):
+    return np.exp(_log_softmax(np.asarray(c["logits"], float)))
+
+
+def _onehot(c):
+    return np.eye(np.shape(c["logits"])[1])[c["targets"]]
+
+
+def _cross_entropy(c) -> float:
+    logits = np.asarray(c["logits"], float)
+    return -float(np.mean(_log_softmax(logits)[np.arange(len(logits)), c["targets"]]))
+
+
+def _conv_grads(c, x, g, weight=None):
+    """(grad_x, weight.grad, bias.grad) of one use of Conv2d(stride, padding) on x, with torch (float64)."""
+    F = _torch().nn.functional
+    s, p = as_pair(c["stride"], "stride"), as_pair(c["padding"], "padding")
+    one = torch_twice(lambda t, weight, bias: F.conv2d(t, weight, bias, stride=s, padding=p), [x], [g],
+                      {"weight": c["W"] if weight is None else weight, "bias": c["b"]})
+    return one.grads_x[0], one.param_grads["weight"], one.param_grads["bias"]
+
+
+def _padded_shape(c) -> Shape | None:
+    """The shape of the padded input of Conv2d, where there is padding."""
+    (ph, pw), (n, ch, h, w) = as_pair(c["padding"], "padding"), c["x"].shape
+    return Shape((n, ch, h + 2 * ph, w + 2 * pw)) if (ph, pw) != (0, 0) else None
+
+
+def _conv_dw(c):
+    return sum(_conv_grads(c, x, g)[1] for x, g in zip(c["xs"], c["gs"]))
+
+
+_NO_CHAIN = Known("no chain rule", lambda c: None if c["same"] else {k: c["p"] + d for k, d in _local(c).items()},
+                  "forgot the chain rule: multiply the local derivative by out.grad")
+_ASSIGNED = Known("assigned", lambda c: None if c["same"] or c["p"] == 0 else
+                  {k: c["g"] * d for k, d in _local(c).items()},
+                  "assigned (=) instead of adding (+=): a gradient already in .grad was lost; "
+                  "a node used several times must collect every contribution")
+_OVERWROTE = "the second backward overwrote the first one's gradient: ADD (+=) into .grad"
+
+#: The named mistakes of each graded answer: (name, the wrong answer it gives on a case, message).
+#: Value ops: case ``op, x, y`` (the inputs' data; y = x for ``a * a``), ``g`` (out.grad), ``p`` (each
+#: input's .grad before), ``same`` (one node as both factors); the answer is {input name: its .grad}.
+#: Layers: ``x, g`` (one use) or ``xs, gs`` (every use, forward order), ``W, b``, ``stride, padding``.
+MISTAKES: dict[str, list[Known]] = {
+    "Value.__mul__": [
+        Known("one contribution", lambda c: {"a": c["p"] + c["g"] * c["x"]} if c["same"] else None,
+              "a node used twice kept only one contribution: add (+=) into self.grad and "
+              "other.grad, never assign (=); here self and other are the same node"),
+        Known("factors swapped", lambda c: None if c["same"] else
+              {"a": c["p"] + c["g"] * c["x"], "b": c["p"] + c["g"] * c["y"]},
+              "factors swapped: d(a * b)/da is b, the OTHER factor: "
+              "self.grad += other.data * out.grad"),
+        _NO_CHAIN, _ASSIGNED,
+    ],
+    "Value.tanh": [
+        Known("derivative of the input", lambda c: {"a": c["p"] + c["g"] * (1 - c["x"] * c["x"])},
+              "d tanh(x)/dx = 1 - tanh(x)**2: square the OUTPUT t = out.data, not the input x"),
+        Known("1 - t", lambda c: {"a": c["p"] + c["g"] * (1 - math.tanh(c["x"]))},
+              "d tanh(x)/dx = 1 - t**2 with t squared (you used 1 - t)"),
+        _NO_CHAIN, _ASSIGNED,
+    ],
+    "Value.exp": [
+        Known("the input", lambda c: {"a": c["p"] + c["g"] * c["x"]},
+              "d exp(x)/dx = exp(x), which is out.data; you used the input x"),
+        _NO_CHAIN, _ASSIGNED,
+    ],
+    "Linear.backward (returned grad_x)": [
+        Known("W transposed", lambda c: c["g"] @ c["W"].T if _square(c["W"]) else None,
+              "grad_x used W transposed: d loss/d x = grad_output @ W (shape (N, in_features))"),
+        Known("grad_output", lambda c: c["g"] if c["g"].shape == c["x"].shape else Shape(c["g"].shape),
+              "returned grad_output: the gradient for x is grad_output @ W, shape (N, in_features)"),
+        Known("weight gradient", lambda c: Shape(c["W"].shape) if c["W"].shape != c["x"].shape else None,
+              "returned None or the weight gradient: return d loss/d x (N, in_features)"),
+    ],
+    "Linear.backward (weight.grad)": [
+        Known("overwrote", lambda c: _linear_dw(c["xs"][:1], c["gs"][:1]) if _twice(c) else None,
+              _OVERWROTE + " (a layer used twice collects both contributions)"),
+        Known("last forward's input", lambda c: _linear_dw([c["xs"][-1]] * len(c["xs"]), c["gs"])
+              if _twice(c) else None,
+              "both backwards used the input of the LAST forward: get x from "
+              "self.pop_saved() (one cache per forward, last in first out)"),
+        Known("still zero", lambda c: np.zeros_like(c["W"]),
+              "weight.grad is still zero: ADD d loss/d W = grad_output.T @ x into self.weight.grad"),
+        Known("transposed", lambda c: _linear_dw(c["xs"], c["gs"]).T if _square(c["W"]) else
+              Shape(c["W"].shape[::-1]),
+              "weight gradient transposed: weight.grad must have weight's shape (out_features, "
+              "in_features): grad_output.T @ x"),
+        Known("divided by N", lambda c: _linear_dw(c["xs"], c["gs"]) / _n(c) if _n(c) > 1 else None,
+              "weight gradient divided by the batch size: the loss already averages over the batch, "
+              "so a layer SUMS over its examples (grad_output.T @ x)"),
+        Known("first example", lambda c: _linear_dw([x[:1] for x in c["xs"]], [g[:1] for g in c["gs"]])
+              if _n(c) > 1 else None,
+              "weight gradient of the first example only: grad_output.T @ x sums over the whole batch"),
+    ],
+    "Linear.backward (bias.grad)": [
+        Known("overwrote", lambda c: c["gs"][0].sum(axis=0) if _twice(c) else None,
+              _OVERWROTE + " (a layer used twice collects both contributions)"),
+        Known("still zero", lambda c: np.zeros_like(c["b"]),
+              "bias.grad is still zero: ADD grad_output.sum(axis=0) into self.bias.grad"),
+        Known("first example", lambda c: sum(g[0] for g in c["gs"]) if _n(c) > 1 else None,
+              "bias gradient not summed over the batch: grad_output[0] is the first example's; "
+              "use grad_output.sum(axis=0)"),
+        Known("averaged", lambda c: sum(g.mean(axis=0) for g in c["gs"]) if _n(c) > 1 else None,
+              "bias gradient averaged over the batch: SUM it (grad_output.sum(axis=0)); the loss "
+              "already divides by N"),
+        Known("not summed", lambda c: Shape(c["gs"][0].shape),
+              "bias gradient not summed over the batch: it has shape (N, out_features); "
+              "use grad_output.sum(axis=0)"),
+    ],
+    "ReLU.forward": [
+        Known("the mask", lambda c: (c["x"] > 0).astype(float),
+              "returned the mask, not the values: forward returns max(x, 0)"),
+        Known("negatives kept", lambda c: np.abs(c["x"]), "kept the negative values: ReLU zeroes them, max(x, 0)"),
+    ],
+    "ReLU.backward": [
+        Known("last forward's mask", lambda c: c["g"] * (c["xs"][-1] > 0) if _twice(c) else None,
+              "both backwards used the mask of the LAST forward: save it with "
+              "self.save_for_backward and get it back with self.pop_saved() "
+              "(a stack: one cache per forward)"),
+        Known("x >= 0", lambda c: c["g"] * (c["x"] >= 0),
+              "the gradient at x == 0 must be 0 (PyTorch's convention): the mask is x > 0, not x >= 0"),
+        Known("mask from grad_output", lambda c: c["g"] * (c["g"] > 0),
+              "mask taken from grad_output: the gradient flows where the INPUT x was positive "
+              "(save x > 0 in forward)"),
+        Known("the mask", lambda c: (c["x"] > 0).astype(float),
+              "returned the mask: multiply it by grad_output (chain rule)"),
+        Known("unchanged", lambda c: c["g"],
+              "gradient passed through unchanged: zero it where x <= 0 (a mask from the output, "
+              "y >= 0, is always true)"),
+    ],
+    "SoftmaxCrossEntropy.forward": [            # case: logits, targets; the answer is the loss
+        Known("sum", lambda c: _cross_entropy(c) * len(c["targets"]) if len(c["targets"]) > 1 else None,
+              "the loss is the SUM over the batch: return the mean (divide by N)"),
+        Known("sign", lambda c: -_cross_entropy(c),
+              "sign flipped: the loss is -log(softmax[target]), a positive number"),
+        Known("log10", lambda c: _cross_entropy(c) / np.log(10),
+              "used log10: the cross-entropy uses the natural logarithm (np.log)"),
+    ],
+    "SoftmaxCrossEntropy.backward": [           # case: logits, targets, scale (grad_output)
+        Known("not divided by N", lambda c: c["scale"] * (_probs(c) - _onehot(c)) if len(c["targets"]) > 1 else None,
+              "gradient not divided by N: the loss is a mean over the batch, so each row gets "
+              "(softmax - onehot) / N"),
+        Known("no - 1", lambda c: c["scale"] * _probs(c) / len(c["targets"]),
+              "forgot to subtract 1 at each target class: the gradient is (softmax - onehot) / N"),
+        Known("sign", lambda c: -c["scale"] * (_probs(c) - _onehot(c)) / len(c["targets"]),
+              "sign flipped: the gradient is (softmax - onehot) / N"),
+        Known("grad_output ignored", lambda c: (_probs(c) - _onehot(c)) / len(c["targets"])
+              if c["scale"] != 1.0 else None,
+              "ignored grad_output: multiply the gradient by it (chain rule; it is 1.0 when the loss "
+              "is the last node)"),
+        Known("one number", lambda c: Shape(()), "returned one number: the gradient has the logits' shape (N, K)"),
+    ],
+    "Conv2d.backward (returned grad_x)": [
+        Known("padded shape", _padded_shape,
+              "grad_x has the padded input's shape: cut the padding off (grad_x has the shape of x)"),
+        Known("kernel flipped", lambda c: _conv_grads(c, c["x"], c["g"], c["W"][..., ::-1, ::-1].copy())[0],
+              "grad_x used the kernel flipped: scatter grad_output[n, f, r, c] * W[f, :, i, j] back onto "
+              "the input pixels x[n, :, r*s + i, c*s + j] it multiplied"),
+        Known("output's shape", lambda c: Shape(c["g"].shape),
+              "grad_x has the output's shape: it must have the shape of x"),
+    ],
+    "Conv2d.backward (weight.grad)": [
+        Known("overwrote", lambda c: _conv_grads(c, c["xs"][0], c["gs"][0])[1] if _twice(c) else None, _OVERWROTE),
+        Known("still zero", lambda c: np.zeros_like(c["W"]),
+              "weight.grad is still zero: ADD d loss/d W into self.weight.grad"),
+        Known("first image", lambda c: sum(_conv_grads(c, x[:1], g[:1])[1] for x, g in zip(c["xs"], c["gs"]))
+              if _n(c) > 1 else None,
+              "weight gradient of the first image only: sum over the batch (and over all output positions)"),
+        Known("divided by N", lambda c: _conv_dw(c) / _n(c) if _n(c) > 1 else None,
+              "weight gradient divided by the batch size: the loss already averages; a layer sums"),
+        Known("flipped", lambda c: _conv_dw(c)[..., ::-1, ::-1] if np.prod(c["W"].shape[2:]) > 1 else None,
+              "weight gradient flipped (true convolution): grad_W[f, c, i, j] = sum of grad_output[n, f, r, col] "
+              "* x_padded[n, c, r*s + i, col*s + j]"),
+        Known("C_in, C_out", lambda c: _conv_dw(c).swapaxes(0, 1) if _square(c["W"]) else
+              Shape((c["W"].shape[1], c["W"].shape[0]) + c["W"].shape[2:]),
+              "weight gradient has axes (C_in, C_out, ...): it must have weight's shape (C_out, C_in, KH, KW)"),
+    ],
+    "Conv2d.backward (bias.grad)": [
+        Known("overwrote", lambda c: c["gs"][0].sum(axis=(0, 2, 3)) if _twice(c) else None, _OVERWROTE),
+        Known("still zero", lambda c: np.zeros_like(c["b"]),
+              "bias.grad is still zero: ADD grad_output.sum(axis=(0, 2, 3)) into self.bias.grad"),
+        Known("batch only", lambda c: Shape(c["gs"][0].shape[1:]),
+              "bias gradient summed over the batch only: also sum over every output position, "
+              "grad_output.sum(axis=(0, 2, 3))"),
+        Known("averaged", lambda c: sum(g.mean(axis=(0, 2, 3)) for g in c["gs"]),
+              "bias gradient averaged: SUM over the batch and positions, grad_output.sum(axis=(0, 2, 3))"),
+        Known("first image", lambda c: sum(g[0].sum(axis=(1, 2)) for g in c["gs"]) if _n(c) > 1 else None,
+              "bias gradient of the first image only: sum over the batch too"),
+    ],
+    # and Assignment 1's max_pool2d_backward catalogue (a1.MISTAKES): case g, x, k, stride, padding, xs
+    "MaxPool2d.backward": [
+        Known("last forward's input", lambda c: pool.max_pool2d_backward(c["g"], c["xs"][-1], c["k"], c["stride"],
+                                                                         c["padding"]) if _twice(c) else None,
+              "both backwards used the input of the LAST forward: save x with "
+              "self.save_for_backward and take it back with self.pop_saved() (a stack: "
+              "one cache per forward)"),
+    ],
+    # case: sizes, seed, batches, lr; the answer is the parameters after each step (course.nn, plain SGD)
+    "sgd_step": [
+        Known("no zero_grad", lambda c: _trajectory(c, zero=False),
+              "forgot to zero the gradients: backward ADDS into .grad, so from the second step on the step used "
+              "the sum of all gradients so far; call model.zero_grad() before the backward pass"),
+        Known("up the gradient", lambda c: _trajectory(c, sign=-1.0),
+              "moved UP the gradient: the update is p.data -= lr * p.grad"),
+        Known("lr ignored", lambda c: _trajectory(c, lr=1.0),
+              "learning rate ignored: the update is p.data -= lr * p.grad"),
+    ],
+}
+
+
 # ===================================================== 1. scalar Value backward
 _VALUE_OPS = {"mul": "__mul__", "tanh": "tanh", "exp": "exp"}
 
@@ -167,49 +415,23 @@ def check_value_op(Value, op: str, x: float, y: float | None = None, out_grad: f
     want = {"a": grad_before + float(ta.grad)} if len(names) == 1 else \
         {"a": grad_before + float(ta.grad), "b": grad_before + float(tb.grad)}
 
-    g, p = out_grad, grad_before
-    mistakes: list[tuple[str, dict]] = []
-    if op == "mul":
-        yy = x if same_node else y
-        local = {"a": yy, "b": x}
-        if same_node:
-            mistakes.append((("a node used twice kept only one contribution: add (+=) into self.grad and "
-                              "other.grad, never assign (=); here self and other are the same node"),
-                             {"a": p + g * x}))
-        else:
-            mistakes.append((("factors swapped: d(a * b)/da is b, the OTHER factor: "
-                              "self.grad += other.data * out.grad"), {"a": p + g * x, "b": p + g * yy}))
-    elif op == "tanh":
-        t = math.tanh(x)
-        local = {"a": 1 - t * t}
-        mistakes += [("d tanh(x)/dx = 1 - tanh(x)**2: square the OUTPUT t = out.data, not the input x",
-                      {"a": p + g * (1 - x * x)}),
-                     ("d tanh(x)/dx = 1 - t**2 with t squared (you used 1 - t)", {"a": p + g * (1 - t)})]
-    else:
-        local = {"a": math.exp(x)}
-        mistakes.append(("d exp(x)/dx = exp(x), which is out.data; you used the input x",
-                         {"a": p + g * x}))
-    if not same_node:
-        mistakes.append(("forgot the chain rule: multiply the local derivative by out.grad",
-                         {k: p + local[k] for k in names}))
-        if p != 0:
-            mistakes.append((("assigned (=) instead of adding (+=): a gradient already in .grad was lost; "
-                              "a node used several times must collect every contribution"),
-                             {k: g * local[k] for k in names}))
-    _expect_grads(name, case, got, want, mistakes)
+    known = dict(op=op, x=x, y=x if same_node else y, g=out_grad, p=grad_before, same=same_node)
+    _expect_grads(name, case, got, want, mistakes_on(MISTAKES[name], known))
 
 
-def _expect_grads(name: str, case: str, got: dict, want: dict, mistakes=(), summary: str = "wrong gradient"):
-    """Compare scalar gradients {input name: value}; name a matching known mistake."""
+def _expect_grads(name: str, case: str, got: dict, want: dict, mistakes: Iterable[Mistake] = (),
+                  summary: str = "wrong gradient"):
+    """Compare scalar gradients {input name: value}; name the first known mistake (its value:
+    {input name: .grad}) that matches."""
     for k, v in got.items():
         if not isinstance(v, (int, float, np.floating, np.integer)):
             raise CheckFailure(f"{name}: {k}.grad is a {type(v).__name__}, expected a float{_case(case)}")
     close = lambda u, v: math.isclose(float(u), float(v), rel_tol=1e-7, abs_tol=1e-9)  # noqa: E731
     if all(close(got[k], want[k]) for k in want):
         return
-    for message, values in mistakes:
-        if all(close(got[k], values.get(k, want[k])) for k in want):
-            summary = message
+    for m in mistakes:
+        if all(close(got[k], m.value.get(k, want[k])) for k in want):
+            summary = m.message
             break
     detail = ", ".join(f"{k}.grad: expected {want[k]:.6g}, got {float(got[k]):.6g}" for k in want)
     raise CheckFailure(f"{name}: {summary}{_case(case)}\n  {detail}")
@@ -365,48 +587,14 @@ def check_linear(Linear, n: int = 4, in_features: int = 3, out_features: int = 5
         want_x = [np.asarray(expected["grad_x"], float)]
 
     for i, (gx, wx) in enumerate(zip(grads_x, want_x)):
-        mistakes = [Mistake("grad_x used W transposed: d loss/d x = grad_output @ W (shape (N, in_features))",
-                            value=gs[i] @ W.T if W.shape[0] == W.shape[1] else None),
-                    Mistake("returned grad_output: the gradient for x is grad_output @ W, shape (N, in_features)",
-                            value=gs[i] if gs[i].shape == wx.shape else None, shape=gs[i].shape),
-                    Mistake("returned None or the weight gradient: return d loss/d x (N, in_features)",
-                            shape=W.shape if W.shape != wx.shape else None)]
-        expect_close(gx, wx, name="Linear.backward (returned grad_x)", case=case, mistakes=mistakes,
-                     what="gradient")
-    sum_w = lambda gi, xi: gi.T @ xi  # noqa: E731
-    w_mistakes = [
-        Mistake("weight.grad is still zero: ADD d loss/d W = grad_output.T @ x into self.weight.grad",
-                value=np.zeros_like(W)),
-        Mistake("weight gradient transposed: weight.grad must have weight's shape (out_features, "
-                "in_features): grad_output.T @ x", value=want_w.T if W.shape[0] == W.shape[1] else None,
-                shape=None if W.shape[0] == W.shape[1] else W.shape[::-1]),
-        Mistake("weight gradient divided by the batch size: the loss already averages over the batch, "
-                "so a layer SUMS over its examples (grad_output.T @ x)", value=want_w / n if n > 1 else None),
-        Mistake("weight gradient of the first example only: grad_output.T @ x sums over the whole batch",
-                value=sum(sum_w(gi[:1], xi[:1]) for gi, xi in zip(gs, xs)) if n > 1 else None),
-    ]
-    b_mistakes = [
-        Mistake("bias.grad is still zero: ADD grad_output.sum(axis=0) into self.bias.grad",
-                value=np.zeros_like(b)),
-        Mistake("bias gradient not summed over the batch: grad_output[0] is the first example's; "
-                "use grad_output.sum(axis=0)", value=sum(gi[0] for gi in gs) if n > 1 else None),
-        Mistake("bias gradient averaged over the batch: SUM it (grad_output.sum(axis=0)); the loss "
-                "already divides by N", value=sum(gi.mean(axis=0) for gi in gs) if n > 1 else None),
-        Mistake("bias gradient not summed over the batch: it has shape (N, out_features); "
-                "use grad_output.sum(axis=0)", shape=(n, out_features)),
-    ]
-    if twice:
-        overwrote = "the second backward overwrote the first one's gradient: ADD (+=) into .grad " \
-                    "(a layer used twice collects both contributions)"
-        w_mistakes.insert(0, Mistake(overwrote, value=sum_w(gs[0], xs[0])))
-        b_mistakes.insert(0, Mistake(overwrote, value=gs[0].sum(axis=0)))
-        w_mistakes.insert(1, Mistake("both backwards used the input of the LAST forward: get x from "
-                                     "self.pop_saved() (one cache per forward, last in first out)",
-                                     value=sum_w(gs[0], xs[1]) + sum_w(gs[1], xs[1])))
-    expect_close(run.param_grads["weight"], want_w, name="Linear.backward (weight.grad)", case=case,
-                 mistakes=w_mistakes, what="gradient")
-    expect_close(run.param_grads["bias"], want_b, name="Linear.backward (bias.grad)", case=case,
-                 mistakes=b_mistakes, what="gradient")
+        use = dict(x=xs[i], g=gs[i], W=W)
+        expect_close(gx, wx, name="Linear.backward (returned grad_x)", case=case, what="gradient",
+                     mistakes=lambda: mistakes_on(MISTAKES["Linear.backward (returned grad_x)"], use))
+    uses = dict(xs=xs, gs=gs, W=W, b=b)
+    for attr, want in (("weight", want_w), ("bias", want_b)):
+        key = f"Linear.backward ({attr}.grad)"
+        expect_close(run.param_grads[attr], want, name=key, case=case, what="gradient",
+                     mistakes=lambda: mistakes_on(MISTAKES[key], uses))
 
 
 # =================================================================== 3. ReLU
@@ -433,30 +621,16 @@ def check_relu(ReLU, x, grad_output=None, seed: int = 0, twice: bool = False, ex
         return y
 
     def check_forward(i, y):
-        xi = xs[i]
-        expect_close(y, np.maximum(xi, 0), name="ReLU.forward", case=case, mistakes=[
-            Mistake("returned the mask, not the values: forward returns max(x, 0)", value=(xi > 0).astype(float)),
-            Mistake("kept the negative values: ReLU zeroes them, max(x, 0)", value=np.abs(xi)),
-        ])
+        expect_close(y, np.maximum(xs[i], 0), name="ReLU.forward", case=case,
+                     mistakes=lambda: mistakes_on(MISTAKES["ReLU.forward"], dict(x=xs[i])))
     run = run_twice(layer, xs, gs, call=guarded, name="ReLU", case=case, check_forward=check_forward)
     got = run.grads_x
     ref = torch_twice(lambda t: _torch().relu(t), xs, gs)
     for i, (xi, gi) in enumerate(zip(xs, gs)):
         want = np.asarray(expected_grad, float) if expected_grad is not None and i == 0 else ref.grads_x[i]
-        mistakes = [
-            Mistake("the gradient at x == 0 must be 0 (PyTorch's convention): the mask is x > 0, not x >= 0",
-                    value=gi * (xi >= 0)),
-            Mistake("mask taken from grad_output: the gradient flows where the INPUT x was positive "
-                    "(save x > 0 in forward)", value=gi * (gi > 0)),
-            Mistake("returned the mask: multiply it by grad_output (chain rule)", value=(xi > 0).astype(float)),
-            Mistake("gradient passed through unchanged: zero it where x <= 0 (a mask from the output, "
-                    "y >= 0, is always true)", value=gi),
-        ]
-        if twice:
-            mistakes.insert(0, Mistake("both backwards used the mask of the LAST forward: save it with "
-                                       "self.save_for_backward and get it back with self.pop_saved() "
-                                       "(a stack: one cache per forward)", value=gi * (xs[-1] > 0)))
-        expect_close(got[i], want, name="ReLU.backward", case=case, mistakes=mistakes, what="gradient")
+        use = dict(x=xi, g=gi, xs=xs)
+        expect_close(got[i], want, name="ReLU.backward", case=case, what="gradient",
+                     mistakes=lambda: mistakes_on(MISTAKES["ReLU.backward"], use))
 
 
 # ==================================================== 4. SoftmaxCrossEntropy
@@ -468,7 +642,7 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy, logits, targets, grad_outpu
     """
     logits = np.asarray(logits, dtype=float)
     targets = np.asarray(targets, dtype=np.int64)
-    n, k = logits.shape
+    n, _ = logits.shape
     big = float(np.abs(logits).max()) if logits.size else 0.0
     case = f"logits {describe(logits)} (largest |logit| {big:.3g}), targets {targets.tolist()[:8]}" + \
         ("..." if n > 8 else "") + (f", backward({grad_output:g})" if grad_output is not None else "")
@@ -495,14 +669,8 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy, logits, targets, grad_outpu
     if not np.isfinite(loss):
         raise CheckFailure(_overflow("SoftmaxCrossEntropy.forward", f"the loss is {loss}", logits, case, want))
     if not math.isclose(loss, want, rel_tol=1e-7, abs_tol=1e-9):
-        summary = "wrong loss"
-        if math.isclose(loss, want * n, rel_tol=1e-7) and n > 1:
-            summary = "the loss is the SUM over the batch: return the mean (divide by N)"
-        elif math.isclose(loss, -want, rel_tol=1e-7):
-            summary = "sign flipped: the loss is -log(softmax[target]), a positive number"
-        elif math.isclose(loss, -float(np.mean(_log_softmax(logits)[np.arange(n), targets] / np.log(10))),
-                          rel_tol=1e-7):
-            summary = "used log10: the cross-entropy uses the natural logarithm (np.log)"
+        known = mistakes_on(MISTAKES["SoftmaxCrossEntropy.forward"], dict(logits=logits, targets=targets))
+        summary = next((m.message for m in known if math.isclose(loss, m.value, rel_tol=1e-7)), "wrong loss")
         raise CheckFailure(f"SoftmaxCrossEntropy.forward: {summary}{_case(case)}\n"
                            f"  expected {want:.8g}, got {loss:.8g}")
 
@@ -511,21 +679,9 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy, logits, targets, grad_outpu
     if isinstance(got, np.ndarray) and got.shape == want_g.shape and not np.all(np.isfinite(got)):
         raise CheckFailure(_overflow("SoftmaxCrossEntropy.backward", "the gradient has nan/inf entries",
                                      logits, case, None))
-    probs = np.exp(_log_softmax(logits))
-    onehot = np.eye(k)[targets]
-    scale = 1.0 if grad_output is None else float(grad_output)
-    mistakes = [
-        Mistake("gradient not divided by N: the loss is a mean over the batch, so each row gets "
-                "(softmax - onehot) / N", value=want_g * n if n > 1 else None),
-        Mistake("forgot to subtract 1 at each target class: the gradient is (softmax - onehot) / N",
-                value=scale * probs / n),
-        Mistake("sign flipped: the gradient is (softmax - onehot) / N", value=-want_g),
-        Mistake("ignored grad_output: multiply the gradient by it (chain rule; it is 1.0 when the loss "
-                "is the last node)", value=(probs - onehot) / n if scale != 1.0 else None),
-        Mistake("returned one number: the gradient has the logits' shape (N, K)", shape=()),
-    ]
-    expect_close(got, want_g, name="SoftmaxCrossEntropy.backward", case=case, mistakes=mistakes,
-                 what="gradient", rtol=1e-6, atol=1e-9)
+    known = dict(logits=logits, targets=targets, scale=1.0 if grad_output is None else float(grad_output))
+    expect_close(got, want_g, name="SoftmaxCrossEntropy.backward", case=case, what="gradient", rtol=1e-6,
+                 atol=1e-9, mistakes=lambda: mistakes_on(MISTAKES["SoftmaxCrossEntropy.backward"], known))
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -575,60 +731,21 @@ def check_conv2d(Conv2d, x_shape=(2, 3, 6, 5), out_channels: int = 4, kernel_siz
     ref = torch_twice(torch_conv, xs, gs, params)
     run = run_twice(layer, xs, gs, params=params, call=_guarded("conv"), name="Conv2d", case=case,
                     check_forward=lambda i, y: _check_forward("Conv2d", y, ref.outputs[i], case))
-    got_x = run.grads_x
-
-    def grads(xi, gi, Wi=W):
-        one = torch_twice(torch_conv, [xi], [gi], {"weight": Wi, "bias": b})
-        return one.grads_x[0], one.param_grads["weight"], one.param_grads["bias"]
-
-    per = [(gx, pg["weight"], pg["bias"]) for gx, pg in ref.per_use]
+    want_x = [gx for gx, _ in ref.per_use]
     want_w, want_b = ref.param_grads["weight"], ref.param_grads["bias"]
     if expected:
         want_w = np.asarray(expected.get("weight.grad", want_w), float)
         want_b = np.asarray(expected.get("bias.grad", want_b), float)
-    for i, (gx, (wx, _, _)) in enumerate(zip(got_x, per)):
-        if expected and "grad_x" in expected and i == 0:
-            wx = np.asarray(expected["grad_x"], float)
-        flipped = grads(xs[i], gs[i], W[..., ::-1, ::-1].copy())[0]
-        mistakes = [
-            Mistake("grad_x has the padded input's shape: cut the padding off (grad_x has the shape of x)",
-                    shape=(n, c, h + 2 * p[0], w + 2 * p[1]) if p != (0, 0) else None),
-            Mistake("grad_x used the kernel flipped: scatter grad_output[n, f, r, c] * W[f, :, i, j] back onto "
-                    "the input pixels x[n, :, r*s + i, c*s + j] it multiplied", value=flipped),
-            Mistake("grad_x has the output's shape: it must have the shape of x", shape=gs[i].shape),
-        ]
-        expect_close(gx, wx, name="Conv2d.backward (returned grad_x)", case=case, mistakes=mistakes,
-                     what="gradient")
-    first = sum(grads(xi[:1], gi[:1])[1] for xi, gi in zip(xs, gs))
-    w_mistakes = [
-        Mistake("weight.grad is still zero: ADD d loss/d W into self.weight.grad", value=np.zeros_like(W)),
-        Mistake("weight gradient of the first image only: sum over the batch (and over all output positions)",
-                value=first if n > 1 else None),
-        Mistake("weight gradient divided by the batch size: the loss already averages; a layer sums",
-                value=want_w / n if n > 1 else None),
-        Mistake("weight gradient flipped (true convolution): grad_W[f, c, i, j] = sum of grad_output[n, f, r, col] "
-                "* x_padded[n, c, r*s + i, col*s + j]", value=want_w[..., ::-1, ::-1] if kh * kw > 1 else None),
-        Mistake("weight gradient has axes (C_in, C_out, ...): it must have weight's shape (C_out, C_in, KH, KW)",
-                value=want_w.swapaxes(0, 1) if f == c else None, shape=None if f == c else (c, f, kh, kw)),
-    ]
-    b_mistakes = [
-        Mistake("bias.grad is still zero: ADD grad_output.sum(axis=(0, 2, 3)) into self.bias.grad",
-                value=np.zeros_like(b)),
-        Mistake("bias gradient summed over the batch only: also sum over every output position, "
-                "grad_output.sum(axis=(0, 2, 3))", shape=(f,) + gs[0].shape[2:]),
-        Mistake("bias gradient averaged: SUM over the batch and positions, grad_output.sum(axis=(0, 2, 3))",
-                value=sum(gi.mean(axis=(0, 2, 3)) for gi in gs)),
-        Mistake("bias gradient of the first image only: sum over the batch too",
-                value=sum(gi[0].sum(axis=(1, 2)) for gi in gs) if n > 1 else None),
-    ]
-    if twice:
-        overwrote = "the second backward overwrote the first one's gradient: ADD (+=) into .grad"
-        w_mistakes.insert(0, Mistake(overwrote, value=per[0][1]))
-        b_mistakes.insert(0, Mistake(overwrote, value=per[0][2]))
-    expect_close(run.param_grads["weight"], want_w, name="Conv2d.backward (weight.grad)", case=case,
-                 mistakes=w_mistakes, what="gradient")
-    expect_close(run.param_grads["bias"], want_b, name="Conv2d.backward (bias.grad)", case=case,
-                 mistakes=b_mistakes, what="gradient")
+        want_x[0] = np.asarray(expected.get("grad_x", want_x[0]), float)
+    for i, (gx, wx) in enumerate(zip(run.grads_x, want_x)):
+        use = dict(x=xs[i], g=gs[i], W=W, b=b, stride=stride, padding=padding)
+        expect_close(gx, wx, name="Conv2d.backward (returned grad_x)", case=case, what="gradient",
+                     mistakes=lambda: mistakes_on(MISTAKES["Conv2d.backward (returned grad_x)"], use))
+    uses = dict(xs=xs, gs=gs, W=W, b=b, stride=stride, padding=padding)
+    for attr, want in (("weight", want_w), ("bias", want_b)):
+        key = f"Conv2d.backward ({attr}.grad)"
+        expect_close(run.param_grads[attr], want, name=key, case=case, what="gradient",
+                     mistakes=lambda: mistakes_on(MISTAKES[key], uses))
 
 
 # =============================================================== 6. MaxPool2d
@@ -647,9 +764,6 @@ def check_maxpool2d(MaxPool2d, x, kernel_size, stride=None, padding=0, seed: int
 
     ``twice``: two forwards (the second on other numbers), then the two backwards in reverse order.
     """
-    from course.checkers.a1_convolution import MISTAKES
-    from course.checkers.core import mistakes_on
-
     rng = np.random.default_rng(seed)
     x = np.asarray(x, float)
     torch = _torch()
@@ -671,22 +785,10 @@ def check_maxpool2d(MaxPool2d, x, kernel_size, stride=None, padding=0, seed: int
     for i, (got, want) in enumerate(zip(run.grads_x, ref.grads_x)):
         if expected is not None and i == 0:
             want = np.asarray(expected, float)
-        mistakes = mistakes_on(MISTAKES["max_pool2d_backward"],
-                               dict(g=gs[i], x=xs[i], k=kernel_size, stride=stride, padding=padding))
-        if twice:
-            mistakes.insert(0, Mistake("both backwards used the input of the LAST forward: save x with "
-                                       "self.save_for_backward and take it back with self.pop_saved() (a stack: "
-                                       "one cache per forward)",
-                                       value=_try_ref(pool.max_pool2d_backward, gs[i], xs[-1], kernel_size,
-                                                      stride, padding)))
-        expect_close(got, want, name="MaxPool2d.backward", case=case, mistakes=mistakes, what="gradient")
-
-
-def _try_ref(fn, *args):
-    try:
-        return fn(*args)
-    except Exception:
-        return None
+        use = dict(g=gs[i], x=xs[i], k=kernel_size, stride=stride, padding=padding, xs=xs)
+        expect_close(got, want, name="MaxPool2d.backward", case=case, what="gradient",
+                     mistakes=lambda: mistakes_on(MISTAKES["MaxPool2d.backward"] + a1.MISTAKES["max_pool2d_backward"],
+                                                  use))
 
 
 # ================================================================ 7. SGD step
@@ -699,19 +801,21 @@ def _params(model) -> list[np.ndarray]:
     return [p.data.copy() for p in model.parameters()]
 
 
-def _trajectory(sizes, seed, batches, lr, zero=True, sign=1.0):
-    """Parameters after each step of plain SGD with course.nn, and the losses (for naming mistakes)."""
-    model, loss_fn = _mlp(sizes, seed), nn.SoftmaxCrossEntropy()
-    out, losses = [], []
-    for xb, yb in batches:
+def _trajectory(c, zero=True, sign=1.0, lr=None) -> list[list[np.ndarray]]:
+    """Parameters after each step of plain SGD with course.nn on case ``c`` (sizes, seed, batches,
+    lr), with the switches of the mistakes: no zero_grad, the sign, another learning rate."""
+    model, loss_fn = _mlp(c["sizes"], c["seed"]), nn.SoftmaxCrossEntropy()
+    lr = c["lr"] if lr is None else lr
+    out = []
+    for xb, yb in c["batches"]:
         if zero:
             model.zero_grad()
-        losses.append(loss_fn(model(xb), yb))
+        loss_fn(model(xb), yb)
         model.backward(loss_fn.backward())
         for p in model.parameters():
             p.data -= sign * lr * p.grad
         out.append(_params(model))
-    return out, losses
+    return out
 
 
 def check_sgd_step(sgd_step, steps: int = 3, lr: float = 0.1, sizes=(4, 6, 3), batch: int = 5, seed: int = 0):
@@ -731,13 +835,7 @@ def check_sgd_step(sgd_step, steps: int = 3, lr: float = 0.1, sizes=(4, 6, 3), b
         for name, p in model.named_parameters():
             net.get_parameter(name).copy_(torch.from_numpy(p.data))
     opt = torch.optim.SGD(net.parameters(), lr=lr)
-    hypotheses = {
-        "forgot to zero the gradients: backward ADDS into .grad, so from the second step on the step used "
-        "the sum of all gradients so far; call model.zero_grad() before the backward pass":
-            _trajectory(sizes, seed, batches, lr, zero=False),
-        "moved UP the gradient: the update is p.data -= lr * p.grad": _trajectory(sizes, seed, batches, lr, sign=-1),
-        "learning rate ignored: the update is p.data -= lr * p.grad": _trajectory(sizes, seed, batches, 1.0),
-    }
+    close = lambda ps, qs: all(np.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(ps, qs))  # noqa: E731
     prev = _params(model)
     for step, (xb, yb) in enumerate(batches, 1):
         loss = call(sgd_step, model, loss_fn, xb, yb, lr, name="sgd_step", case=case, group="sgd")
@@ -748,15 +846,13 @@ def check_sgd_step(sgd_step, steps: int = 3, lr: float = 0.1, sizes=(4, 6, 3), b
         got = _params(model)
         want = [p.detach().numpy().copy() for p in net.parameters()]
         where = f"{case}\n  after step {step}"
-        if not all(np.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(got, want)):
+        if not close(got, want):
             summary = "wrong parameters after the step"
             if all(np.array_equal(a, b) for a, b in zip(got, prev)):
                 summary = ("the parameters did not change: update them in place, p.data -= lr * p.grad "
                            "(assigning to a loop variable changes nothing)")
-            for message, (traj, _) in hypotheses.items():
-                if all(np.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(got, traj[step - 1])):
-                    summary = message
-                    break
+            known = mistakes_on(MISTAKES["sgd_step"], dict(sizes=sizes, seed=seed, batches=batches, lr=lr))
+            summary = next((m.message for m in known if close(got, m.value[step - 1])), summary)
             worst = max(float(np.abs(a - b).max()) for a, b in zip(got, want))
             raise CheckFailure(f"sgd_step: {summary}\n  case: {where}\n  largest parameter error {worst:.3g}")
         if loss is None or not isinstance(loss, (float, int, np.floating, np.ndarray)) or np.size(loss) != 1:

@@ -40,6 +40,16 @@ def sinusoidal_positions(max_len: int, d_model: int) -> np.ndarray:
     return pe
 
 
+def _positions_input(module, x) -> np.ndarray:
+    """``x`` as an array (..., T, d_model) with T <= max_len of the positional ``module``, or a
+    ValueError that names the module and the shape it expects."""
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[-1] != module.d_model or x.shape[-2] > module.max_len:
+        raise ValueError(f"{type(module).__name__}({module.extra_repr()}) expects (..., T, {module.d_model}) "
+                         f"with T <= {module.max_len}, got {x.shape}")
+    return x
+
+
 class PositionalEncoding(Module):
     """``x + pe[:T]`` then dropout; ``pe`` the fixed sinusoids (no parameters).
 
@@ -56,10 +66,7 @@ class PositionalEncoding(Module):
         return f"d_model={self.d_model}, max_len={self.max_len}"
 
     def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim < 2 or x.shape[-1] != self.d_model or x.shape[-2] > self.max_len:
-            raise ValueError(f"PositionalEncoding(d_model={self.d_model}, max_len={self.max_len}) expects "
-                             f"(..., T, {self.d_model}) with T <= {self.max_len}, got {x.shape}")
+        x = _positions_input(self, x)
         return self.dropout.forward(x + self.pe[: x.shape[-2]].astype(x.dtype, copy=False))
 
     def backward(self, grad_output):
@@ -81,10 +88,7 @@ class PositionalEmbedding(Module):
         return f"{self.max_len}, {self.d_model}"
 
     def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim < 2 or x.shape[-1] != self.d_model or x.shape[-2] > self.max_len:
-            raise ValueError(f"PositionalEmbedding({self.max_len}, {self.d_model}) expects (..., T, "
-                             f"{self.d_model}) with T <= {self.max_len}, got {x.shape}")
+        x = _positions_input(self, x)
         self.save_for_backward(x.shape[-2])
         return x + self.weight.data[: x.shape[-2]]
 

@@ -84,31 +84,24 @@ def output_problems(page: Page) -> list[str]:
 
 
 class ConsoleErrors:
-    """Collects the page's console errors, uncaught exceptions and failed requests."""
+    """Collects the page's console errors, uncaught exceptions, every request and the failed ones."""
 
     def __init__(self, page: Page):
         self.messages: list[str] = []
+        self.urls: list[str] = []
         self.failed_urls: list[str] = []
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.messages.append(f"pageerror: {exc}"))
+        page.on("request", lambda request: self.urls.append(request.url))
         page.on("requestfailed", lambda request: self.failed_urls.append(request.url))
 
     def _on_console(self, msg):
         if msg.type == "error":
             self.messages.append(f"console.error: {msg.text}")
 
-    def errors(self, offline_ok: str | None = None) -> list[str]:
-        """The messages, less one "Failed to load resource" per failed request whose
-        URL matches ``offline_ok`` (a resource from the internet, which these
-        machines cannot reach; the console message itself does not name the URL)."""
-        allowed = sum(bool(offline_ok and re.search(offline_ok, u)) for u in self.failed_urls)
-        out = []
-        for m in self.messages:
-            if allowed and m.startswith("console.error: Failed to load resource: net::"):
-                allowed -= 1
-                continue
-            out.append(m)
-        return out
+    def errors(self) -> list[str]:
+        """The console errors and uncaught exceptions, in order."""
+        return list(self.messages)
 
 
 def screenshot(locator, folder: Path, name: str) -> Path:

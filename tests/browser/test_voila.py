@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,21 @@ def test_app_notebook_lists_every_explorer_under_its_lecture(tmp_path):
     assert "--Voila.ip=127.0.0.1" in argv and "--VoilaConfiguration.strip_sources=True" in argv
 
 
+def test_voila_finds_the_course_template_over_its_lab_template(monkeypatch):
+    """With the package's Jupyter data folder on $JUPYTER_PATH (as ``course explore`` sets
+    it), Voila resolves the ``course`` template first, on top of its own ``lab``."""
+    from voila.paths import collect_template_paths
+
+    from course.explore import JUPYTER_DATA, TEMPLATE, voila_argv
+
+    assert f"--VoilaConfiguration.template={TEMPLATE}" in voila_argv(Path("app.ipynb"), 8866)
+    monkeypatch.setenv("JUPYTER_PATH", str(JUPYTER_DATA))
+    paths = [Path(p) for p in collect_template_paths(["voila", "nbconvert"], TEMPLATE, prune=True)]
+    assert paths[0] == JUPYTER_DATA / "voila" / "templates" / TEMPLATE
+    assert (paths[0] / "index.html.j2").is_file()
+    assert any(p.parts[-3:] == ("voila", "templates", "lab") for p in paths[1:])
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_explore_app_shows_every_explorer_and_responds(explore_app, page, screenshots):
@@ -84,9 +100,17 @@ def test_explore_app_shows_every_explorer_and_responds(explore_app, page, screen
     pooling = ExplorerInPage(page, page.locator(".course-PoolingExplorer").first, screenshots,
                              "voila-PoolingExplorer")
     INTERACTIONS["PoolingExplorer"](pooling)
-    # Voila's lab template links Font Awesome from a CDN (its bundle has the icons too)
-    errors = console.errors(offline_ok=r"^https://cdn\.jsdelivr\.net/npm/@fortawesome/")
+    # The page asks nothing of the internet: Font Awesome (the button's icon) comes from
+    # Voila's own bundle and static folder, not from the CDN that Voila's lab template links.
+    icon = page.locator(".course-PoolingExplorer button i.fa-refresh").first
+    assert page.evaluate("(el) => getComputedStyle(el, '::before').fontFamily",
+                         icon.element_handle()) == '"Font Awesome 5 Free"'
+    page.wait_for_function("""() => [...document.fonts].some(
+        f => f.family.includes('Font Awesome 5 Free') && f.status === 'loaded')""",
+                           timeout=30_000)
+    outside = [u for u in console.urls if not u.startswith((url, "data:", "blob:"))]
+    assert not outside, f"requests outside the server: {outside}"
+    assert not console.failed_urls, console.failed_urls
+    errors = console.errors()
     assert not errors, "browser console errors:\n" + "\n".join(errors)
-    assert all("127.0.0.1" in u or "fortawesome" in u for u in console.failed_urls), \
-        console.failed_urls
     assert "Traceback" not in log.read_text(errors="replace")

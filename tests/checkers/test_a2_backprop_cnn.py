@@ -4,7 +4,9 @@ Fast tests (no kernel) run the checks of ``course.checkers.a2_backprop_cnn`` on
 the solution's own code (executed from solutions/a2_backprop_cnn), on the
 released stubs, and on the solution with one typical mistake written in: the
 right answer passes, a stub fails with "not implemented yet", and each
-mistake is named in the first line of the failure.
+mistake is named in the first line of the failure.  Every entry of the mistake
+catalogue (``a2.MISTAKES``) is also made by a fake student (the entry's wrong
+answer on what the student's code is given) and must be named by its test cell.
 
 The slow tests release the assignment with ``course grade release`` into a
 temporary folder (the committed ``assignments/`` must equal it), grade two
@@ -14,8 +16,6 @@ check`` on the released notebook.  Helpers come from tests/grading_helpers.py.
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import nbformat
@@ -40,40 +40,10 @@ CNN_CLASSES = ("Conv2d", "ReLU", "MaxPool2d", "Linear")
 
 # ============================================================ the student's code
 _cells = gh.code_cells
+_namespace = gh.answer_namespace
 
 
-def _namespace(path, **edits) -> dict:
-    """Run the setup cell and every answer cell of a notebook.
-
-    ``edits``: ``grade_id=(old, new)`` or ``grade_id=[(old, new), ...]``, text replacements in that cell.
-    """
-    cells = _cells(path)
-    assert set(edits) <= set(cells), f"no such cell: {set(edits) - set(cells)}"
-    ns: dict = {}
-    for gid, source in cells.items():
-        if gid.startswith("test_") or gid == "self_check":
-            continue
-        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
-            assert old in source, (gid, old)
-            source = source.replace(old, new)
-        exec(compile(source, f"<{A}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
-    return ns
-
-
-@pytest.fixture(scope="module")
-def sol():
-    return _namespace(SOLUTION)
-
-
-@pytest.fixture(scope="module")
-def stub():
-    return _namespace(RELEASE)
-
-
-def _first_line(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailure) as info:
-        fn(*args, **kwargs)
-    return str(info.value).splitlines()[0]
+_first_line = gh.first_line
 
 
 def _classes(ns):
@@ -249,6 +219,166 @@ def test_sgd_mistakes_are_named():
     assert "returned the wrong loss" in first("return loss", "return loss_fn(model(x), y)")
 
 
+# ============================================ the mistake catalogue, one by one
+def _answer(wrong, case):
+    """The wrong answer of a catalogue entry on ``case`` (zeros of its shape for a shape-only one), or None."""
+    m = wrong.on(case)
+    if m is None:
+        return None
+    return m.value if m.value is not None else np.zeros(m.shape)
+
+
+def _fake_value(Value, key, wrong):
+    """A Value whose op of ``key`` passes on the entry's wrong gradients, and is right elsewhere."""
+    wrong_op = key.split(".")[1]
+
+    def wrap(op):
+        def method(self, *other):
+            out = getattr(Value, op)(self, *other)
+            out.__class__ = type(self)
+            if op != wrong_op:
+                return out
+            a, b, right = out._prev[0], out._prev[-1], out._backward
+
+            def _backward():
+                m = wrong.on(dict(op=op.strip("_"), x=a.data, y=b.data, g=out.grad, p=a.grad,
+                                  same=len(out._prev) == 2 and a is b))
+                if m is None:
+                    return right()
+                a.grad = m.value["a"]
+                if "b" in m.value:
+                    b.grad = m.value["b"]
+
+            out._backward = _backward
+            return out
+        return method
+
+    ops = {op: wrap(op) for op in ("__add__", "__mul__", "tanh", "exp")}
+    return type("Value", (Value,), {**ops, "__radd__": ops["__add__"], "__rmul__": ops["__mul__"]})
+
+
+def _fake_layer(base, key, wrong):
+    """A subclass of the solution's layer whose answer ``key`` is the entry's wrong answer on the
+    inputs it was given (``xs``: its forwards' inputs, ``gs``: its backwards' upstream gradients, in
+    forward order), and right elsewhere."""
+    part = key.split(" (")[1].rstrip(")") if " (" in key else key.split(".")[1]
+
+    class Fake(base):
+        def _case(self, **more):
+            case = dict(xs=self._xs, gs=self._gs, **more)
+            if hasattr(self, "weight"):
+                case.update(W=self.weight.data.copy(), b=self.bias.data.copy())
+            if base.__name__ == "Conv2d":
+                case.update(stride=self.stride, padding=self.padding)
+            if base.__name__ == "MaxPool2d":
+                case.update(k=self.kernel_size, stride=self.stride, padding=self.padding)
+            return case
+
+        def forward(self, x):
+            self._xs, self._gs = [*getattr(self, "_xs", []), x.copy()], []
+            y = super().forward(x)
+            wrong_y = _answer(wrong, self._case(x=x)) if part == "forward" else None
+            return y if wrong_y is None else wrong_y
+
+        def backward(self, g):
+            self._gs = [g, *self._gs]
+            i = len(self._xs) - len(self._gs)                  # the use this backward belongs to
+            gx = super().backward(g)
+            if part in ("backward", "returned grad_x"):
+                wrong_gx = _answer(wrong, self._case(x=self._xs[i], g=g))
+                return gx if wrong_gx is None else wrong_gx
+            if part.endswith(".grad") and i == 0:              # after the last backward: every use's sum
+                wrong_grad = _answer(wrong, self._case())
+                if wrong_grad is not None:
+                    getattr(self, part.split(".")[0]).grad = wrong_grad
+            return gx
+
+    return Fake
+
+
+def _fake_loss(base, key, wrong):
+    """SoftmaxCrossEntropy whose forward or backward returns the entry's wrong answer."""
+    class Fake(base):
+        def forward(self, logits, targets):
+            self._known = dict(logits=logits, targets=targets)
+            loss = super().forward(logits, targets)
+            wrong_loss = _answer(wrong, self._known) if key.endswith(".forward") else None
+            return loss if wrong_loss is None else wrong_loss
+
+        def backward(self, grad_output=1.0):
+            grad = super().backward(grad_output)
+            wrong_grad = _answer(wrong, dict(self._known, scale=float(grad_output))) \
+                if key.endswith(".backward") else None
+            return grad if wrong_grad is None else wrong_grad
+
+    return Fake
+
+
+#: sgd_step's entries, written into the solution as a student would (its wrong answers are
+#: trajectories of a whole run, which one step cannot reconstruct).
+SGD_EDITS = {"no zero_grad": ("    model.zero_grad()\n", ""),
+             "up the gradient": ("p.data -= lr * p.grad", "p.data += lr * p.grad"),
+             "lr ignored": ("p.data -= lr * p.grad", "p.data -= p.grad")}
+CATALOGUE = [(key, wrong) for key, entries in a2.MISTAKES.items() for wrong in entries]
+
+
+def _student(sol, key, wrong) -> tuple[str, object]:
+    """(the notebook's name, the student's code that makes exactly this mistake)."""
+    name = key.split(".")[0].split(" ")[0]
+    if name == "Value":
+        return name, _fake_value(sol["Value"], key, wrong)
+    if name == "SoftmaxCrossEntropy":
+        return name, _fake_loss(sol[name], key, wrong)
+    if name == "sgd_step":
+        return name, _namespace(SOLUTION, sgd_step=SGD_EDITS[wrong.name])["sgd_step"]
+    return name, _fake_layer(sol[name], key, wrong)
+
+
+def _failures(source: str, ns: dict, until: str) -> list[str]:
+    """Run a test cell statement by statement, going on after a failed check, until a failure names
+    ``until``: each failure's first line."""
+    import ast
+
+    out = []
+    for stmt in ast.parse(source).body:
+        try:
+            exec(compile(ast.Module([stmt], []), f"<{A}>", "exec"), ns)   # noqa: S102  (our own notebook)
+        except CheckFailure as failure:
+            out.append(str(failure).splitlines()[0])
+            if until in out[-1]:
+                break
+    return out
+
+
+TEST_CELL = {"Value": "test_value", "Linear": "test_linear", "ReLU": "test_relu",
+             "SoftmaxCrossEntropy": "test_softmax_cross_entropy", "Conv2d": "test_conv2d",
+             "MaxPool2d": "test_maxpool2d", "sgd_step": "test_sgd_step"}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("key,wrong", CATALOGUE, ids=[f"{k}-{w.name}" for k, w in CATALOGUE])
+def test_each_catalogued_mistake_is_named_by_its_test_cell(sol, monkeypatch, key, wrong):
+    """Every entry of ``a2.MISTAKES``, made by a student, is named by a check of its test cell (visible
+    or hidden; where two entries give the same answer on a case, another case of the cell tells them
+    apart).  The fakes compute their wrong answers with course and torch code: delegation is not watched."""
+    from course.checkers import core
+
+    monkeypatch.setattr(a2, "FORBID", {k: () for k in a2.FORBID})
+    monkeypatch.setattr(core, "WATCHED", ())
+    name, student = _student(sol, key, wrong)
+    failures = _failures(_cells(SOLUTION)[TEST_CELL[name]], dict(sol, **{name: student}), until=wrong.message)
+    assert failures, "the cell passed"
+    assert any(wrong.message in line for line in failures), failures
+
+
+def test_the_catalogue_is_data_with_distinct_names_and_messages():
+    assert set(SGD_EDITS) == {w.name for w in a2.MISTAKES["sgd_step"]}
+    assert {key.split(".")[0].split(" ")[0] for key in a2.MISTAKES} == set(TEST_CELL)
+    for key, entries in a2.MISTAKES.items():
+        assert len({w.name for w in entries}) == len(entries), key
+        assert len({w.message for w in entries}) == len(entries), key
+
+
 # ================================================================ delegation
 def test_delegating_to_the_reference_or_torch_scores_nothing(sol):
     class Conv2dDelegates(sol["Conv2d"]):
@@ -348,41 +478,17 @@ def test_the_solution_trains_to_95_percent_within_the_budget(sol, capsys):
 
 
 # ===================================================== release and grading (slow)
-def _filled(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The released notebook with every answer cell replaced by the solution's (markers removed)."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
-    return release
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
-    tmp = tmp_path_factory.mktemp("a2")
-    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
-    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               COURSE_GRADING_RELEASE=str(release))
-    env.pop("COURSE_GRADING_WORKSPACE", None)
-    env.pop("COURSE_GRADING_DB", None)
-    w = ("--workspace", ws)
-    gh.run_course("grade", "release", A, *w, env=env)
-    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
-    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))      # a deep copy, filled in
-    relu_bug = nbformat.from_dict(json.loads(json.dumps(correct)))
-    cell = next(c for c in relu_bug.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")
-    assert RELU_BUG[0] in cell.source
-    cell.source = cell.source.replace(*RELU_BUG)
-    for student, nb in {"stub": released, "correct": correct, "relu_bug": relu_bug}.items():
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / f"{A}.ipynb")
-    gh.run_course("grade", "collect", A, subs, *w, env=env)
-    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
-    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
-    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
+    def relu_bug(correct):
+        """The solution with one wrong ReLU backward (the mask from the wrong array)."""
+        cell = next(c for c in correct.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")
+        assert RELU_BUG[0] in cell.source
+        cell.source = cell.source.replace(*RELU_BUG)
+        return correct
+
+    return gh.grade_stub_and_solution(A, tmp_path_factory.mktemp("a2"), SOLUTION, also={"relu_bug": relu_bug})
 
 
 def _autograded(graded, student):

@@ -11,9 +11,6 @@ the released stubs score 0 on every test, the solution full marks.
 """
 from __future__ import annotations
 
-import json
-import os
-
 import nbformat
 import numpy as np
 import pytest
@@ -41,22 +38,10 @@ WHERE = {"cosine_similarity": ("test_cosine_similarity", "cosine_similarity"),
 
 # ============================================================ the student's code
 _cells = gh.code_cells
+_namespace = gh.answer_namespace
 
 
 CELLS = _cells(SOLUTION)
-
-
-def _namespace(path=SOLUTION, **edits) -> dict:
-    """Run the setup cell and every answer cell; ``edits``: grade_id=(old, new) or a list of them."""
-    ns: dict = {}
-    for gid, source in _cells(path).items():
-        if gid.startswith("test_") or gid == "self_check":
-            continue
-        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
-            assert old in source, (gid, old)
-            source = source.replace(old, new)
-        exec(compile(source, f"<{A}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
-    return ns
 
 
 def _visible(gid) -> str:
@@ -75,16 +60,6 @@ def _first_failure(ns, gid, hidden=False) -> str:
     with pytest.raises(CheckFailure) as info:
         _run(ns, _visible(gid) + (_hidden(gid) if hidden else ""), gid)
     return str(info.value).splitlines()[0]
-
-
-@pytest.fixture(scope="module")
-def sol():
-    return _namespace()
-
-
-@pytest.fixture(scope="module")
-def stub():
-    return _namespace(RELEASE)
 
 
 # =========================================================== right answers pass
@@ -173,7 +148,7 @@ def test_the_catalogue_is_data_with_distinct_names_and_messages():
 
 # ==================================================== mistakes written as code
 def _edited_first(gid, test_gid, *edits, hidden=False):
-    ns = _namespace(**{gid: list(edits)})
+    ns = _namespace(SOLUTION, **{gid: list(edits)})
     with np.errstate(all="ignore"):
         return _first_failure(ns, test_gid, hidden=hidden)
 
@@ -246,36 +221,10 @@ def test_delegating_to_the_course_or_torch_scores_nothing(sol):
 
 
 # ===================================================== release and grading (slow)
-def _filled(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
-    return release
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """release (into a temporary folder) -> collect stub + correct -> autograde -> export."""
-    tmp = tmp_path_factory.mktemp("a3")
-    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
-    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               COURSE_GRADING_RELEASE=str(release))
-    env.pop("COURSE_GRADING_WORKSPACE", None)
-    env.pop("COURSE_GRADING_DB", None)
-    w = ("--workspace", ws)
-    gh.run_course("grade", "release", A, *w, env=env)
-    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
-    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))
-    for student, nb in {"stub": released, "correct": correct}.items():
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / f"{A}.ipynb")
-    gh.run_course("grade", "collect", A, subs, *w, env=env)
-    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
-    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
-    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
+    """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
+    return gh.grade_stub_and_solution(A, tmp_path_factory.mktemp("a3"), SOLUTION)
 
 
 @pytest.mark.slow

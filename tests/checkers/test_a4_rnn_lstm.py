@@ -8,16 +8,11 @@ stubs (0 on every test) and the solution (full marks) with ``course grade autogr
 """
 from __future__ import annotations
 
-import json
-import os
-
-import nbformat
 import numpy as np
 import pytest
 
 from course import rnn
 from course.checkers import a4_rnn_lstm as a4
-from course.checkers.core import CheckFailure
 
 import grading_helpers as gh
 
@@ -31,35 +26,10 @@ WRITTEN = {"written_lstm": 10}
 
 
 _cells = gh.code_cells
+_namespace = gh.answer_namespace
 
 
-def _namespace(path, **edits) -> dict:
-    """Run the setup cell and every answer cell; ``edits``: grade_id=(old, new) text replacements."""
-    ns: dict = {}
-    for gid, source in _cells(path).items():
-        if gid.startswith("test_") or gid == "self_check":
-            continue
-        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
-            assert old in source, (gid, old)
-            source = source.replace(old, new)
-        exec(compile(source, f"<{A}:{gid}>", "exec"), ns)   # noqa: S102  (our own notebook)
-    return ns
-
-
-@pytest.fixture(scope="module")
-def sol():
-    return _namespace(SOLUTION)
-
-
-@pytest.fixture(scope="module")
-def stub():
-    return _namespace(RELEASE)
-
-
-def _first_line(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailure) as info:
-        fn(*args, **kwargs)
-    return str(info.value).splitlines()[0]
+_first_line = gh.first_line
 
 
 def _all_checks(ns):
@@ -130,35 +100,10 @@ def test_the_char_lm_check_wants_a_low_loss_within_the_budget(sol):
 
 
 # ===================================================== release and grading (slow)
-def _filled(release):
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
-    return release
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("a4")
-    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
-    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               COURSE_GRADING_RELEASE=str(release))
-    env.pop("COURSE_GRADING_WORKSPACE", None)
-    env.pop("COURSE_GRADING_DB", None)
-    w = ("--workspace", ws)
-    gh.run_course("grade", "release", A, *w, env=env)
-    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
-    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))
-    for student, nb in {"stub": released, "correct": correct}.items():
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / f"{A}.ipynb")
-    gh.run_course("grade", "collect", A, subs, *w, env=env)
-    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
-    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
-    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
+    """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
+    return gh.grade_stub_and_solution(A, tmp_path_factory.mktemp("a4"), SOLUTION)
 
 
 @pytest.mark.slow

@@ -26,19 +26,7 @@ TESTS = {"test_softmax": 15, "test_causal_mask": 5, "test_attention": 20, "test_
 
 
 _cells = gh.code_cells
-
-
-def _namespace(path, **edits) -> dict:
-    """Run the setup cell and every answer cell; ``edits``: grade_id=(old, new) replacements."""
-    ns: dict = {}
-    for gid, source in _cells(path).items():
-        if gid.startswith("test_") or gid == "self_check":
-            continue
-        for old, new in [edits[gid]] if isinstance(edits.get(gid), tuple) else edits.get(gid, []):
-            assert old in source, (gid, old)
-            source = source.replace(old, new)
-        exec(compile(source, f"<{gid}>", "exec"), ns)
-    return ns
+_namespace = gh.answer_namespace
 
 
 def _run_test(ns, gid):
