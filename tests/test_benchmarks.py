@@ -67,3 +67,13 @@ def test_ladder_entries_one_per_rung_and_level_with_the_seed_spread():
     w = entries["ladder word LSTM @ 180 s"]
     assert w["perplexity"] == pytest.approx(245) and w["vocab_size"] == 9 and "bits_per_char" not in w
     assert any("LSTM" in line for line in entries["ladder char findings"]["findings"])
+
+
+def test_lstm_lm_epoch_case_trains_identical_twins_on_the_same_windows():
+    bench = load_bench("bench_rnn")
+    r = bench.lm_epoch_case(fraction=0.002, held_out_chars=3000)     # 4,022 chars: 2 windows of 32 x 64
+    assert r["name"] == "char LSTM LM epoch" and r["steps"] == 2 and r["ratio"] == r["numpy_s"] / r["torch_s"]
+    assert r["first_step_loss"]["ours"] == pytest.approx(r["first_step_loss"]["torch"], rel=1e-6)
+    ours, theirs = r["held_out_loss"]["ours"], r["held_out_loss"]["torch"]
+    assert ours == pytest.approx(theirs, rel=1e-5) and ours < 4.0     # both trained (ln 56 = 4.03), alike
+    assert "0.002 of an epoch" in r["shape"]
