@@ -4,9 +4,15 @@ Fast tests (no kernel) run the checks of ``course.checkers.a5_attention_transfor
 solution's own code (executed from solutions/a5_attention_transformer), on the released stubs,
 and on the solution with one typical mistake written in: the right answer passes, a stub fails
 with "not implemented yet", and each mistake is named in the first line of the failure.
-The slow test trains the solution's tiny LM and checks the loss target and the time budget.
+The slow tests train the solution's tiny LM and check the loss target and the time budget, and,
+as for A4, release the assignment into a temporary folder (the committed ``assignments/`` must
+equal it) and grade the stubs (0 on every test) and the solution (full marks) end to end with
+``course grade release/collect/autograde/export`` (real nbgrader, each kernel in the sandbox).
 """
 from __future__ import annotations
+
+import json
+import os
 
 import nbformat
 import numpy as np
@@ -120,3 +126,54 @@ def test_solution_tiny_lm_reaches_the_target_in_time():
     with threadpool_limits(1):
         loss, seconds = a5.check_tiny_lm(ns["train_tiny_lm"])
     assert loss <= a5.LOSS_TARGET and seconds <= a5.TIME_BUDGET_S
+
+
+# ===================================================== release and grading (slow)
+def _filled(release):
+    """The released notebook with the solution's answers (markers stripped) in its answer cells."""
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
+               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
+    return release
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("a5")
+    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
+    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               COURSE_GRADING_RELEASE=str(release))
+    env.pop("COURSE_GRADING_WORKSPACE", None)
+    env.pop("COURSE_GRADING_DB", None)
+    w = ("--workspace", ws)
+    gh.run_course("grade", "release", A, *w, env=env)
+    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
+    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))
+    for student, nb in {"stub": released, "correct": correct}.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, subs / student / f"{A}.ipynb")
+    gh.run_course("grade", "collect", A, subs, *w, env=env)
+    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
+    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
+    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
+
+
+@pytest.mark.slow
+def test_the_committed_release_equals_a_fresh_one_and_hides_the_solutions(graded):
+    assert gh.hashes(graded["release"] / A) == gh.hashes(ROOT / "assignments" / A)
+    text = RELEASE.read_text()
+    for secret in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "random_case_rng", "dq = ds @ k * scale",
+                   "np.tril(np.ones((T, T), dtype=bool))", "optim.AdamW(model.parameters(), lr=5e-3"):
+        assert secret not in text, secret
+
+
+@pytest.mark.slow
+def test_stub_scores_zero_and_solution_full_on_every_test(graded):
+    stub, correct = graded["csv"]["stub"], graded["csv"]["correct"]
+    assert {t: float(stub[t]) for t in TESTS} == {t: 0.0 for t in TESTS}
+    assert {t: float(correct[t]) for t in TESTS} == {t: float(p) for t, p in TESTS.items()}
+    assert float(correct["score"]) == 100 and float(correct["max_score"]) == 100
+    assert float(stub["score"]) == 0
