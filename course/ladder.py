@@ -119,7 +119,7 @@ def _fit_count(name, train_sentences):
 
 # ============================================================== the neural models
 def _build(name, cfg, vocab_size, seed):
-    """The model, its optimizer, a ``train(clock, callback, seconds)`` and a ``score(ids) -> (nll, count)``."""
+    """The model, a ``train(ids, seconds, clock, callback)`` and a ``score(ids) -> (nll, count)``."""
     from course import nn, optim, rnnlm, transformer
 
     B, T = cfg["batch_size"], cfg["seq_len"]

@@ -11,9 +11,6 @@ equal it) and grade the stubs (0 on every test) and the solution (full marks) en
 """
 from __future__ import annotations
 
-import json
-import os
-
 import nbformat
 import numpy as np
 import pytest
@@ -129,36 +126,10 @@ def test_solution_tiny_lm_reaches_the_target_in_time():
 
 
 # ===================================================== release and grading (slow)
-def _filled(release):
-    """The released notebook with the solution's answers (markers stripped) in its answer cells."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(SOLUTION, as_version=4).cells if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = gh.make_submissions.strip_markers(answers[meta["grade_id"]])
-    return release
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("a5")
-    ws, release, subs = tmp / "workspace", tmp / "release", tmp / "submissions"
-    env = dict(os.environ, PATH=f"{gh.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               COURSE_GRADING_RELEASE=str(release))
-    env.pop("COURSE_GRADING_WORKSPACE", None)
-    env.pop("COURSE_GRADING_DB", None)
-    w = ("--workspace", ws)
-    gh.run_course("grade", "release", A, *w, env=env)
-    released = nbformat.read(release / A / f"{A}.ipynb", as_version=4)
-    correct = _filled(nbformat.from_dict(json.loads(json.dumps(released))))
-    for student, nb in {"stub": released, "correct": correct}.items():
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / f"{A}.ipynb")
-    gh.run_course("grade", "collect", A, subs, *w, env=env)
-    gh.run_course("grade", "autograde", A, "--workers", 2, "--no-progress", *w, env=env)
-    gh.run_course("grade", "export", A, "--csv", tmp / "grades.csv", *w, env=env)
-    return {"ws": ws, "release": release, "csv": gh.read_csv(tmp / "grades.csv")}
+    """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
+    return gh.grade_stub_and_solution(A, tmp_path_factory.mktemp("a5"), SOLUTION)
 
 
 @pytest.mark.slow
