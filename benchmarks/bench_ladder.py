@@ -21,8 +21,8 @@ and where the neural models overtake the counts.
 
 ``LADDER_JOBS`` (default 2): (level, seed) runs side by side in that many processes. The budgets
 count each process's own CPU seconds, so running two at once on 2 cores changes the steps a budget
-buys little (memory bandwidth is shared) while halving the wall time: about 20 minutes with the
-defaults on 2 quiet cores (36 CPU-minutes of training, plus scoring).
+buys little (memory bandwidth is shared) while halving the wall time: with the defaults, 36 CPU-minutes of
+training plus scoring took 28 minutes of wall time on the shared 2-core machine (load 1.5-3).
 
 Entries: ``ladder char <model>`` for the count models, ``ladder char <model> @ <budget> s`` for the
 neural ones (``bits_per_char``), the same with ``word`` (``perplexity``), each with ``model``,
