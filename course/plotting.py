@@ -379,21 +379,27 @@ def draw_unrolled(T: int = 4, num_layers: int = 1, bidirectional: bool = False, 
     return fig
 
 
-def ladder_figure(rows, title: str = "the perplexity ladder (character level, held-out text)"):
-    """Horizontal bars of bits per character, one per row of ``course.ladder.char_ladder`` (best at
-    the bottom), each labelled with its training seconds. Returns the figure."""
+def ladder_figure(rows, title: str | None = None):
+    """Horizontal bars, one per row of ``course.ladder.char_ladder`` / ``word_ladder`` (best at the
+    bottom): bits per character or perplexity, each labelled with its training seconds; a neural
+    model read at several budgets gets one bar per budget (``"LSTM @ 60 s"``). Returns the figure."""
     import matplotlib.pyplot as plt
 
-    rows = sorted(rows, key=lambda r: r["bits_per_char"], reverse=True)
+    from course.ladder import label, score
+
+    word = bool(rows) and "perplexity" in rows[0]
+    rows = sorted(rows, key=score, reverse=True)
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2), layout="constrained")
     y = np.arange(len(rows))
     neural = [r.get("seed") is not None for r in rows]
-    ax.barh(y, [r["bits_per_char"] for r in rows], color=["tab:orange" if n else "tab:blue" for n in neural])
+    ax.barh(y, [score(r) for r in rows], color=["tab:orange" if n else "tab:blue" for n in neural])
+    top = max(score(r) for r in rows)
     for i, r in enumerate(rows):
-        ax.text(r["bits_per_char"] + 0.03, i, f"{r['bits_per_char']:.2f}  ({r['train_seconds']:.1f} s)",
-                va="center", fontsize=8)
-    ax.set_yticks(y, [r["model"] for r in rows])
-    ax.set(xlabel="bits per character (lower is better); training seconds in brackets", title=title,
-           xlim=(0, max(r["bits_per_char"] for r in rows) * 1.3))
+        value = f"{score(r):.1f}" if word else f"{score(r):.2f}"
+        ax.text(score(r) + 0.01 * top, i, f"{value}  ({r['train_seconds']:.1f} s)", va="center", fontsize=8)
+    ax.set_yticks(y, [label(r) for r in rows])
+    what = "perplexity" if word else "bits per character"
+    ax.set(xlabel=f"{what} (lower is better); training seconds in brackets", xlim=(0, top * 1.3),
+           title=title or f"the perplexity ladder ({'word' if word else 'character'} level, held-out text)")
     ax.grid(axis="x", alpha=0.3)
     return fig

@@ -163,7 +163,7 @@ def _after_step(history, step: int, bar, callback, val=None, val_every: int = 0)
 def train_tbptt(model: RNNLM, ids, optimizer, batch_size: int = 32, seq_len: int = 64, epochs: int = 1,
                 max_steps: int | None = None, time_budget: float | None = None, clip: float | None = 5.0,
                 carry_state: bool = True, val_ids=None, val_every: int = 0, progress: bool = True,
-                callback=None) -> LMHistory:
+                callback=None, clock=time.perf_counter) -> LMHistory:
     """Train ``model`` on the stream ``ids`` with truncated BPTT; return an ``LMHistory``.
 
     Every step: ``optimizer.zero_grad()``; ``logits, state = model(x, state)``; the
@@ -174,16 +174,18 @@ def train_tbptt(model: RNNLM, ids, optimizer, batch_size: int = 32, seq_len: int
     ``time_budget`` seconds, whichever comes first. ``val_ids`` with ``val_every > 0``:
     held-out loss every ``val_every`` steps and at the end. ``progress``: a tqdm bar with
     the running loss. ``callback(step, history)`` after each step (e.g. a live plot).
+    ``clock``: what ``history.time`` and ``time_budget`` count, wall seconds (``time.perf_counter``,
+    default) or e.g. this process's CPU seconds (``time.process_time``: steady on a shared machine).
     """
     loss_fn = CrossEntropyLoss()
     history = LMHistory()
     per_epoch = n_windows(len(ids), batch_size, seq_len)
     total = per_epoch * epochs if max_steps is None else min(per_epoch * epochs, max_steps)
     bar = progress_bar(total=total, unit="batch") if progress else None
-    start = time.perf_counter()
+    start = clock()
     with _one_blas_thread():       # small matrices: one BLAS thread beats two (see course.rnn)
         step = _train_loop(model, ids, optimizer, loss_fn, history, batch_size, seq_len, epochs, max_steps,
-                           time_budget, clip, carry_state, val_ids, val_every, bar, callback, start)
+                           time_budget, clip, carry_state, val_ids, val_every, bar, callback, start, clock)
     if val_ids is not None and (not history.val_step or history.val_step[-1] != step):
         history.val_step.append(step)
         history.val_loss.append(_mean_nll(model, val_ids, batch_size, seq_len))
@@ -193,7 +195,7 @@ def train_tbptt(model: RNNLM, ids, optimizer, batch_size: int = 32, seq_len: int
 
 
 def _train_loop(model, ids, optimizer, loss_fn, history, batch_size, seq_len, epochs, max_steps, time_budget,
-                clip, carry_state, val_ids, val_every, bar, callback, start) -> int:
+                clip, carry_state, val_ids, val_every, bar, callback, start, clock) -> int:
     step = 0
     done = False
     for _ in range(epochs):
@@ -216,7 +218,7 @@ def _train_loop(model, ids, optimizer, loss_fn, history, batch_size, seq_len, ep
             history.step.append(step)
             history.loss.append(value)
             history.grad_norm.append(norm)
-            history.time.append(time.perf_counter() - start)
+            history.time.append(clock() - start)
             _after_step(history, step, bar, callback, val_every=val_every,
                         val=None if val_ids is None else lambda: _mean_nll(model, val_ids, batch_size, seq_len))
             if (max_steps is not None and step >= max_steps) or (

@@ -65,7 +65,7 @@ class TrainHistory(LMHistory):
 def train_lm(model, ids, optimizer, batch_size: int = 32, seq_len: int = 64, max_steps: int = 1000,
              time_budget: float | None = None, warmup_steps: int = 20, min_lr_factor: float = 0.1,
              clip: float | None = 1.0, val_ids=None, val_every: int = 0, seed: int = 0, progress: bool = True,
-             callback=None, threads: int | None = 1) -> TrainHistory:
+             callback=None, threads: int | None = 1, clock=time.perf_counter) -> TrainHistory:
     """Train ``model`` (a ``TransformerLM``) on random windows of ``ids``; return a ``TrainHistory``.
 
     Each step: zero_grad, forward, mean cross-entropy against the next tokens, backward,
@@ -74,18 +74,20 @@ def train_lm(model, ids, optimizer, batch_size: int = 32, seq_len: int = 64, max
     ``time_budget`` seconds (the schedule is laid out over ``max_steps``). ``callback(step,
     history)`` after each step. Windows are drawn with ``np.random.default_rng(seed)``.
     ``threads``: NumPy's BLAS threads while training (``blas_threads``; None leaves them).
+    ``clock``: what ``history.time`` and ``time_budget`` count, wall seconds (``time.perf_counter``,
+    default) or e.g. this process's CPU seconds (``time.process_time``: steady on a shared machine).
     """
     rng = np.random.default_rng(seed)
     loss_fn = CrossEntropyLoss()
     history = TrainHistory()
     base_lr = optimizer.lr
     bar = progress_bar(total=max_steps, unit="step") if progress else None
-    start = time.perf_counter()
+    start = clock()
     model.train()
     try:
         with blas_threads(threads):
             _steps(model, ids, optimizer, loss_fn, history, rng, batch_size, seq_len, max_steps, time_budget,
-                   warmup_steps, min_lr_factor, clip, val_ids, val_every, bar, callback, start, base_lr)
+                   warmup_steps, min_lr_factor, clip, val_ids, val_every, bar, callback, start, base_lr, clock)
     finally:
         optimizer.lr = base_lr
         if bar is not None:
@@ -94,7 +96,7 @@ def train_lm(model, ids, optimizer, batch_size: int = 32, seq_len: int = 64, max
 
 
 def _steps(model, ids, optimizer, loss_fn, history, rng, batch_size, seq_len, max_steps, time_budget,
-           warmup_steps, min_lr_factor, clip, val_ids, val_every, bar, callback, start, base_lr):
+           warmup_steps, min_lr_factor, clip, val_ids, val_every, bar, callback, start, base_lr, clock):
     for step in range(max_steps):
         x, y = random_windows(ids, batch_size, seq_len, rng)
         optimizer.zero_grad()
@@ -109,7 +111,7 @@ def _steps(model, ids, optimizer, loss_fn, history, rng, batch_size, seq_len, ma
         history.loss.append(value)
         history.lr.append(optimizer.lr)
         history.grad_norm.append(norm)
-        history.time.append(time.perf_counter() - start)
+        history.time.append(clock() - start)
         _after_step(history, step + 1, bar, callback, val_every=val_every,
                     val=None if val_ids is None else lambda: _mean_nll(model, val_ids, seq_len))
         if time_budget is not None and history.time[-1] >= time_budget:

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from course import attention as A
-from course.nn.layers import Linear
+from course.nn.layers import Linear, matmul_2d
 from course.nn.module import Module, Parameter, _rng
 
 __all__ = ["MultiheadAttention"]
@@ -112,7 +112,7 @@ class MultiheadAttention(Module):
     def _project(self, x, i):
         """x @ W_i^T + b_i for i = 0 (query), 1 (key), 2 (value)."""
         E = self.embed_dim
-        y = x @ self.in_proj_weight.data[i * E:(i + 1) * E].T
+        y = matmul_2d(x, self.in_proj_weight.data[i * E:(i + 1) * E].T)
         if self.in_proj_bias is not None:
             y += self.in_proj_bias.data[i * E:(i + 1) * E]
         return y
@@ -157,7 +157,7 @@ class MultiheadAttention(Module):
         N, L, E = q_in.shape
         S = k_in.shape[1]
         if self_attention:                                            # one packed matrix product
-            qkv = q_in @ self.in_proj_weight.data.T
+            qkv = matmul_2d(q_in, self.in_proj_weight.data.T)
             if self.in_proj_bias is not None:
                 qkv += self.in_proj_bias.data
             q, k, v = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
@@ -190,5 +190,5 @@ class MultiheadAttention(Module):
             self.in_proj_weight.grad[i * E:(i + 1) * E] += d2.T @ x.reshape(-1, E)
             if self.in_proj_bias is not None:
                 self.in_proj_bias.grad[i * E:(i + 1) * E] += d2.sum(axis=0)
-            grads.append(self._from_batch_first(d @ self.in_proj_weight.data[i * E:(i + 1) * E], unbatched))
+            grads.append(self._from_batch_first(matmul_2d(d, self.in_proj_weight.data[i * E:(i + 1) * E]), unbatched))
         return tuple(grads)

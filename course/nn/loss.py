@@ -67,17 +67,21 @@ class CrossEntropyLoss(Module):
         z = logits.reshape(-1, k)                                  # (M, K): one row per token
         t = targets.reshape(-1)                                    # (M,)
         keep = t != self.ignore_index                              # (M,) tokens that count
-        log_probs = log_softmax(z)
-        picked = log_probs[np.arange(t.size), np.where(keep, t, 0)]
+        rows, cols = np.arange(t.size), np.where(keep, t, 0)
+        shifted = z - z.max(axis=-1, keepdims=True)               # log-sum-exp shift: no overflow
+        probs = np.exp(shifted)
+        total = probs.sum(axis=-1, keepdims=True)
+        picked = shifted[rows, cols] - np.log(total[:, 0])          # log softmax at the targets only
+        probs /= total                                             # softmax, kept for backward
         self.last_count = count = int(keep.sum())
-        self.save_for_backward(np.exp(log_probs), t, keep, logits.shape)
+        self.save_for_backward(probs, t, keep, logits.shape)
         if count == 0:                                             # torch gives nan; we say 0 tokens, 0 loss
             return 0.0
         return float(-(picked * keep).sum() / count)
 
     def backward(self, grad_output=1.0):
         probs, t, keep, shape = self.pop_saved()
-        grad = probs.copy()
+        grad = probs            # the cache is popped: overwrite it in place (a V-wide copy saved)
         grad[np.arange(t.size), np.where(keep, t, 0)] -= 1.0
         grad *= keep[:, None] * (np.asarray(grad_output, dtype=probs.dtype) / max(int(keep.sum()), 1))
         return grad.reshape(shape)

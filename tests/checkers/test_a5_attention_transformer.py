@@ -4,7 +4,10 @@ Fast tests (no kernel) run the checks of ``course.checkers.a5_attention_transfor
 solution's own code (executed from solutions/a5_attention_transformer), on the released stubs,
 and on the solution with one typical mistake written in: the right answer passes, a stub fails
 with "not implemented yet", and each mistake is named in the first line of the failure.
-The slow test trains the solution's tiny LM and checks the loss target and the time budget.
+The slow tests train the solution's tiny LM and check the loss target and the time budget, and,
+as for A4, release the assignment into a temporary folder (the committed ``assignments/`` must
+equal it) and grade the stubs (0 on every test) and the solution (full marks) end to end with
+``course grade release/collect/autograde/export`` (real nbgrader, each kernel in the sandbox).
 """
 from __future__ import annotations
 
@@ -120,3 +123,28 @@ def test_solution_tiny_lm_reaches_the_target_in_time():
     with threadpool_limits(1):
         loss, seconds = a5.check_tiny_lm(ns["train_tiny_lm"])
     assert loss <= a5.LOSS_TARGET and seconds <= a5.TIME_BUDGET_S
+
+
+# ===================================================== release and grading (slow)
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """release (into a temporary folder) -> collect stub + correct -> autograde with 2 workers -> export."""
+    return gh.grade_stub_and_solution(A, tmp_path_factory.mktemp("a5"), SOLUTION)
+
+
+@pytest.mark.slow
+def test_the_committed_release_equals_a_fresh_one_and_hides_the_solutions(graded):
+    assert gh.hashes(graded["release"] / A) == gh.hashes(ROOT / "assignments" / A)
+    text = RELEASE.read_text()
+    for secret in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "random_case_rng", "dq = ds @ k * scale",
+                   "np.tril(np.ones((T, T), dtype=bool))", "optim.AdamW(model.parameters(), lr=5e-3"):
+        assert secret not in text, secret
+
+
+@pytest.mark.slow
+def test_stub_scores_zero_and_solution_full_on_every_test(graded):
+    stub, correct = graded["csv"]["stub"], graded["csv"]["correct"]
+    assert {t: float(stub[t]) for t in TESTS} == {t: 0.0 for t in TESTS}
+    assert {t: float(correct[t]) for t in TESTS} == {t: float(p) for t, p in TESTS.items()}
+    assert float(correct["score"]) == 100 and float(correct["max_score"]) == 100
+    assert float(stub["score"]) == 0
