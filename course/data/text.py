@@ -45,7 +45,9 @@ each split's normalised characters as text, on first use) under
 (a temporary directory if none is writable; never the package directory),
 named by the SHA-256 of the source file, ``CLEANING_VERSION`` and the cache format. A second
 load reads that file (tens of milliseconds); within a process the result is
-also kept in memory.
+also kept in memory. A read-only folder named by ``$COURSE_CACHE_SHARED`` is looked in
+first: the grader builds the cache once (``warm_cache()``) and shows its files to every
+sandboxed student kernel there, which could not keep a cache of its own.
 
 The shared vocabularies (the same for every model of Units 3-5, so that
 their perplexities count the same predictions):
@@ -76,7 +78,7 @@ import numpy as np
 from course.tokenize import BOS, CHAR_ALPHABET, EOS, PAD, UNK, Vocab, normalize_chars, words
 
 __all__ = ["SPLITS", "CLEANING_VERSION", "ABBREVIATIONS", "corpus", "titles", "sentences", "characters",
-           "word_sentences", "word_vocab", "char_vocab", "clean_wiki", "split_sentences", "cache_dir", "source_path", "toy_corpus", "stats"]
+           "word_sentences", "word_vocab", "char_vocab", "clean_wiki", "split_sentences", "cache_dir", "warm_cache", "source_path", "toy_corpus", "stats"]
 
 SPLITS = ("train", "valid", "test")
 CLEANING_VERSION = 1
@@ -211,22 +213,42 @@ def _sha256(path: pathlib.Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+ENV_SHARED = "COURSE_CACHE_SHARED"    # a read-only cache folder looked in first (the grader's)
+
+
 @functools.lru_cache(maxsize=None)
 def _cache_stem() -> pathlib.Path:
     """The cache files' common path: cache dir / wiki-<sha256 of the source>-v<CLEANING_VERSION>."""
     return cache_dir() / f"wiki-{_sha256(source_path())}-v{CLEANING_VERSION}.{_CACHE_FORMAT}"
 
 
+def cache_file(suffix: str) -> pathlib.Path:
+    """The cache file ``<stem><suffix>``: in ``$COURSE_CACHE_SHARED`` if it is there, else in ``cache_dir()``."""
+    name = _cache_stem().name + suffix
+    shared = os.environ.get(ENV_SHARED)
+    if shared and (pathlib.Path(shared) / name).is_file():
+        return pathlib.Path(shared) / name
+    return _cache_stem().with_name(name)
+
+
 def _write_atomic(path: pathlib.Path, content: str) -> None:
+    path = _cache_stem().with_name(path.name)       # always the writable cache, never the shared one
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     tmp.write_text(content, encoding="utf-8")
     os.replace(tmp, path)  # atomic: a reader never sees half a file
 
 
+def warm_cache() -> list[pathlib.Path]:
+    """Build every cache file the splits need (a few seconds, once per machine); returns their paths."""
+    for split in SPLITS:
+        characters(split)
+    return [cache_file(".json")] + [cache_file(f"-chars-{split}.txt") for split in SPLITS]
+
+
 @functools.lru_cache(maxsize=None)
 def _load() -> dict:
     path = source_path()
-    cache = _cache_stem().with_name(_cache_stem().name + ".json")
+    cache = cache_file(".json")
     if cache.exists():
         try:
             return _unpack(json.loads(cache.read_text(encoding="utf-8")))
@@ -261,7 +283,7 @@ def sentences(split: str = "train") -> list[str]:
 @functools.lru_cache(maxsize=None)
 def characters(split: str = "train") -> str:
     """A split as one normalised string over ``course.tokenize.CHAR_ALPHABET`` (documents joined by ``"\\n"``)."""
-    cache = _cache_stem().with_name(f"{_cache_stem().name}-chars-{split}.txt")
+    cache = cache_file(f"-chars-{split}.txt")
     if cache.exists():
         try:
             return cache.read_text(encoding="utf-8")

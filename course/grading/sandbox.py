@@ -19,7 +19,10 @@ manager; :class:`SandboxKernelManager` is that manager with the launch wrapped
   of its own (when the kernel goes, Linux ends every process it forked, even
   those that called ``setsid``), no IPC or UTS shared with the host;
 - an environment without the grader's variables (no database URL, no workspace,
-  no ``JPY_PARENT_PID``).
+  no ``JPY_PARENT_PID``);
+- the grader's corpus cache, read-only, at ``/var/cache/course`` (``COURSE_CACHE_SHARED``):
+  built once per machine, so a notebook that reads the course's text does not spend
+  seconds of its time budget cleaning the corpus again in its empty ``/tmp``.
 
 Limits (``prlimit``, per process) with what they become:
 
@@ -45,6 +48,7 @@ grade without a sandbox unless ``--no-sandbox`` is given.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -72,7 +76,7 @@ import json, os, socket, sys
 _events = os.environ.pop("COURSE_SANDBOX_EVENTS", "")
 os.environ.pop("JPY_PARENT_PID", None)   # its parent in the PID namespace is pid 1: no poller
 def _audit(event, args, _json=json, _socket=socket, _open=open, _path=_events):
-    if event in ("socket.connect", "socket.sendto", "socket.bind") and _path:
+    if event in ("socket.connect", "socket.sendto") and _path:     # not bind: urllib3 probes ('::1', 0) on import
         sock = args[0]
         if getattr(sock, "family", None) in (_socket.AF_INET, _socket.AF_INET6):
             try:
@@ -217,6 +221,19 @@ def _bwrap_base(tmp_parent: Path, cwd: str | None) -> list[str]:
     return argv
 
 
+SHARED_CACHE = "/var/cache/course"      # where a kernel sees the grader's corpus cache
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus_cache() -> tuple[str, ...]:
+    """The grader's corpus cache files (built on first use, once per machine)."""
+    try:
+        from course.data import text
+        return tuple(str(p) for p in text.warm_cache())
+    except Exception:       # no corpus on this machine (gensim missing): a kernel that needs it builds its own
+        return ()
+
+
 def _package_paths() -> list[str]:
     """The folders that must be importable in the kernel: the ``course`` package and
     anything on PYTHONPATH that is not the course folder itself (never solutions/ or tests/)."""
@@ -235,7 +252,7 @@ def sandbox_env(env: dict | None, events: str, pythonpath: str) -> dict:
     keep.update(PATH=f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin", HOME="/tmp",
                 TMPDIR="/tmp", PYTHONPATH=pythonpath, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg",
                 MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython", COURSE_SANDBOX_EVENTS=events,
-                COURSE_SANDBOXED="1")
+                COURSE_SANDBOXED="1", COURSE_CACHE_SHARED=SHARED_CACHE)
     return keep
 
 
@@ -244,6 +261,10 @@ def kernel_argv(kernel_cmd: list[str], cwd: str, box: Path, conn: Path, limits: 
     argv = _bwrap_base(box.parent, cwd)
     parent = str(Path(_package_paths()[0]).parent)
     argv += _ro(_package_paths()[0])
+    cache = _corpus_cache()
+    argv += _parents(f"{SHARED_CACHE}/x") if cache else []
+    for path in cache:
+        argv += ["--ro-bind", path, f"{SHARED_CACHE}/{os.path.basename(path)}"]
     argv += _parents(str(box)) + ["--bind", str(box), str(box), "--remount-ro", "/"]
     # -f CONNECTION_FILE -> the copy in the box; "-m ipykernel_launcher" -> our launcher with the audit hook
     cmd = list(kernel_cmd)

@@ -121,3 +121,4 @@ def test_stub_scores_zero_and_solution_full_on_every_test(graded):
     assert {t: float(stub[t]) for t in TESTS} == {t: 0.0 for t in TESTS}
     assert {t: float(correct[t]) for t in TESTS} == {t: float(p) for t, p in TESTS.items()}
     assert float(correct["score"]) == 90 and float(correct["max_score"]) == 100
+    assert correct["flags"] == "" and stub["flags"] == ""     # e.g. no network_blocked for importing urllib3

@@ -76,6 +76,12 @@ def hostile(course: Path, ws: Path, port: int) -> dict[str, tuple[str, float, se
         "sleeper": ("import time\ntime.sleep(10 ** 6)\n", 0, {"timeout"}),
         # honest: joblib (scikit-learn) and multiprocessing need POSIX semaphores in /dev/shm
         "semaphores": ("import multiprocessing\nlock = multiprocessing.Lock()\nprint('LOCK ok')\n", FULL, set()),
+        # honest: the course's text comes from the grader's read-only cache (rebuilding it would take
+        # seconds past the 3 s CPU limit); importing urllib3 (it binds ('::1', 0)) is not networking
+        "reads_corpus": ("import sys, urllib3\nfrom course.data import text\n"
+                         "print('CORPUS', len(text.characters('train')) > 10 ** 6, 'gensim' in sys.modules)\n"
+                         "try:\n    open(text.cache_file('.json'), 'a').write('x')\nexcept OSError as e:\n"
+                         "    print('cache refused', type(e).__name__)\n", FULL, set()),
     }
 
 
@@ -169,6 +175,12 @@ def test_every_hostile_submission_is_graded_and_flagged(batch):
 def test_semaphores_work_inside_the_sandbox(batch):
     """Without a writable /dev/shm, joblib warns on stderr, and nbgrader scores a test cell with stderr 0."""
     assert "LOCK ok" in _answer_output(batch, "semaphores"), _answer_output(batch, "semaphores")
+
+
+@pytest.mark.slow
+def test_the_corpus_cache_is_shared_read_only(batch):
+    out = _answer_output(batch, "reads_corpus")
+    assert "CORPUS True False" in out and "cache refused" in out, out
 
 
 @pytest.mark.slow

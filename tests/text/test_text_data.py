@@ -78,6 +78,22 @@ def test_cache_is_written_outside_the_package_and_reloads_fast(tmp_path):
     assert second.stdout.split()[2] == "False"                # a cached load never imports gensim
 
 
+def test_a_read_only_shared_cache_is_read_first_and_never_written(tmp_path):
+    """The sandbox's case: an empty writable cache, the grader's cache shown in $COURSE_CACHE_SHARED."""
+    import os
+    shared = {p.parent for p in text.warm_cache()}
+    assert len(shared) == 1
+    code = ("import sys; from course.data import text; print(len(text.characters('train')), "
+            "len(text.sentences('valid')), 'gensim' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "PATH")}
+    env.update(COURSE_CACHE=str(tmp_path), COURSE_CACHE_SHARED=str(shared.pop()))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    n_chars, n_valid, imported = out.stdout.split()
+    assert (int(n_chars), int(n_valid)) == (len(text.characters("train")), len(text.sentences("valid")))
+    assert imported == "False"                                # read from the shared cache, not rebuilt
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_split_is_refused():
     with pytest.raises(ValueError, match="train"):
         text.corpus("dev")
