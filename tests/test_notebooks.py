@@ -9,6 +9,7 @@ directory, in the ``python3`` kernel (the interpreter running pytest, i.e.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -18,8 +19,18 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from explorers import explorers_in  # noqa: E402
+from labserver import chromium_missing_message  # noqa: E402
+
 NOTEBOOKS = sorted(ROOT.glob("lectures/*.ipynb")) + sorted(ROOT.glob("solutions/*/*.ipynb"))
 IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+#: Each notebook runs once per suite: a lecture with an explorer runs top to bottom in JupyterLab in
+#: Chromium (tests/browser/test_lectures_browser.py, same budget) wherever Chromium is installed;
+#: here run the others, and every lecture on a machine without Chromium.
+IN_BROWSER = set() if chromium_missing_message() else {p for p in NOTEBOOKS
+                                                        if p.parent.name == "lectures" and explorers_in(p)}
+RUN_HERE = [p for p in NOTEBOOKS if p not in IN_BROWSER]
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in IPython tracebacks
 
@@ -60,7 +71,7 @@ def _run(path: Path) -> tuple[nbformat.NotebookNode, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", RUN_HERE, ids=[str(p.relative_to(ROOT)) for p in RUN_HERE])
 def test_notebook_runs_in_fresh_kernel_within_budget(path, record_property, monkeypatch):
     if path.parent.parent.name == "solutions":
         # A solution's last cell, course.check(), would run the whole solution a second time, hidden
@@ -79,6 +90,10 @@ def test_notebook_runs_in_fresh_kernel_within_budget(path, record_property, monk
 
 def test_notebooks_were_found():
     assert any(p.parent.name == "lectures" for p in NOTEBOOKS), f"no lectures/*.ipynb under {ROOT}"
+
+
+def test_every_lecture_is_run_by_one_test():
+    assert set(RUN_HERE) | IN_BROWSER == set(NOTEBOOKS) and not set(RUN_HERE) & IN_BROWSER
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -497,6 +497,7 @@ def _autograded(graded, student):
 
 @pytest.mark.slow
 def test_release_hides_solutions_and_hidden_tests(graded):
+    assert gh.hashes(graded["release"] / A) == gh.hashes(ROOT / "assignments" / A), "run `make release`"
     text = RELEASE.read_text()
     for secret in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "random_case_rng", "check_training", "np.einsum(\"nfhw",
                    "grad_output.T @ x", "lr *= 0.85", "A gradient is a sum over every path"):
