@@ -78,7 +78,7 @@ import numpy as np
 from course.tokenize import BOS, CHAR_ALPHABET, EOS, PAD, UNK, Vocab, normalize_chars, words
 
 __all__ = ["SPLITS", "CLEANING_VERSION", "ABBREVIATIONS", "corpus", "titles", "sentences", "characters",
-           "word_sentences", "word_vocab", "char_vocab", "clean_wiki", "split_sentences", "cache_dir", "warm_cache", "source_path", "toy_corpus", "stats"]
+           "word_sentences", "word_vocab", "char_vocab", "clean_wiki", "split_sentences", "cache_dir", "cache_file", "writable_cache_file", "warm_cache", "source_path", "toy_corpus", "stats"]
 
 SPLITS = ("train", "valid", "test")
 CLEANING_VERSION = 1
@@ -222,17 +222,19 @@ def _cache_stem() -> pathlib.Path:
     return cache_dir() / f"wiki-{_sha256(source_path())}-v{CLEANING_VERSION}.{_CACHE_FORMAT}"
 
 
+def writable_cache_file(suffix: str) -> pathlib.Path:
+    """Where the cache file ``<stem><suffix>`` is written: in ``cache_dir()``, never the shared folder."""
+    return _cache_stem().with_name(_cache_stem().name + suffix)
+
+
 def cache_file(suffix: str) -> pathlib.Path:
-    """The cache file ``<stem><suffix>``: in ``$COURSE_CACHE_SHARED`` if it is there, else in ``cache_dir()``."""
-    name = _cache_stem().name + suffix
-    shared = os.environ.get(ENV_SHARED)
-    if shared and (pathlib.Path(shared) / name).is_file():
-        return pathlib.Path(shared) / name
-    return _cache_stem().with_name(name)
+    """The cache file ``<stem><suffix>`` to read: in ``$COURSE_CACHE_SHARED`` if it is there, else in ``cache_dir()``."""
+    own = writable_cache_file(suffix)
+    shared = pathlib.Path(os.environ.get(ENV_SHARED) or own.parent) / own.name
+    return shared if shared.is_file() else own
 
 
 def _write_atomic(path: pathlib.Path, content: str) -> None:
-    path = _cache_stem().with_name(path.name)       # always the writable cache, never the shared one
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     tmp.write_text(content, encoding="utf-8")
     os.replace(tmp, path)  # atomic: a reader never sees half a file
@@ -255,7 +257,7 @@ def _load() -> dict:
         except (OSError, ValueError, KeyError):
             pass  # a half-written or damaged cache: rebuild it
     stored = _build(path)
-    _write_atomic(cache, json.dumps(stored, ensure_ascii=False))
+    _write_atomic(writable_cache_file(".json"), json.dumps(stored, ensure_ascii=False))
     return _unpack(stored)
 
 
@@ -290,7 +292,7 @@ def characters(split: str = "train") -> str:
         except OSError:
             pass
     chars = normalize_chars("\n".join(_split(split)["documents"]))
-    _write_atomic(cache, chars)
+    _write_atomic(writable_cache_file(f"-chars-{split}.txt"), chars)
     return chars
 
 

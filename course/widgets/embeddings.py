@@ -49,7 +49,8 @@ def default_vectors(dim: int = 50, window: int = 5, min_count: int = 5) -> E.Key
     from course import tokenize
     from course.data import text
 
-    path = text.cache_file(f"-ppmi-svd-d{dim}-w{window}-m{min_count}.npz")
+    suffix = f"-ppmi-svd-d{dim}-w{window}-m{min_count}.npz"
+    path = text.cache_file(suffix)
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as f:
@@ -58,7 +59,7 @@ def default_vectors(dim: int = 50, window: int = 5, min_count: int = 5) -> E.Key
             pass  # damaged: rebuild
     words, _, corpus = E.build_corpus((tokenize.words(s) for s in text.sentences("train")), min_count=min_count)
     vectors = E.ppmi_svd(corpus, len(words), dim=dim, window=window)
-    path = text.cache_dir() / path.name                # write the writable cache, never the shared one
+    path = text.writable_cache_file(suffix)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, words=np.array(words), vectors=vectors)
     tmp.replace(path)

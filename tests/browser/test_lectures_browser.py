@@ -3,7 +3,8 @@
 For each lecture that constructs an explorer: open a temporary copy, Run All
 Cells from the menu, wait until every cell ran and the kernel is idle, check no
 cell failed and that it took less than a lecture's budget (this is the lecture's
-one top-to-bottom run of the suite: tests/test_notebooks.py runs the others), then operate every explorer as a student would (see
+one top-to-bottom run of the suite: tests/test_notebooks.py runs the others),
+then operate every explorer as a student would (see
 ``explorers.py``) and check the page shows the right result. One screenshot per
 interaction goes to ``test-artifacts/screenshots/``.
 """
