@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Start JupyterLab on the course (headless-friendly: prints the URL, opens no browser).
+# Kernel messages leave at once (TCP_NODELAY: course/jupyter/websocket.py), so explorers keep up.
 lab: $(STAMP)
 	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	    --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root,)
+	    --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root,) \
+	    --ServerApp.kernel_websocket_connection_class=course.jupyter.websocket.NoDelayConnection
 
 # The whole suite: reference vs PyTorch, widgets, notebooks, nbgrader, browser.
 test: $(STAMP)

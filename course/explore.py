@@ -159,8 +159,12 @@ TEMPLATE = "course"
 
 def voila_argv(notebook: Path, port: int) -> list[str]:
     """Voila on loopback, no browser, code cells stripped (Voila's default), the
-    ``course`` template (found once ``JUPYTER_DATA`` is on ``$JUPYTER_PATH``)."""
+    ``course`` template (found once ``JUPYTER_DATA`` is on ``$JUPYTER_PATH``), kernel
+    messages sent at once (``course.jupyter.websocket``)."""
+    from course.jupyter.websocket import VOILA_OPTION
+
     return [str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+            VOILA_OPTION,
             "--Voila.port_retries=0", "--VoilaConfiguration.strip_sources=True",
             "--VoilaConfiguration.show_tracebacks=True",
             f"--VoilaConfiguration.template={TEMPLATE}",

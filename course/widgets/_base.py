@@ -196,19 +196,27 @@ def guarded(method):
             return None
         t0 = time.perf_counter()
         self._problem = None
-        try:
-            result = method(self, *args, **kwargs)
-        except Exception as exc:  # shown to the student, not swallowed
-            self._problem = f"{type(exc).__name__}: {exc}"
-            result = None
-        if self._problem:
-            self._show_error(self._problem)
-        else:
-            self._clear_error()
-        self.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
-        self._bump()
+        with self._pictures_first():
+            try:
+                result = method(self, *args, **kwargs)
+            except Exception as exc:  # shown to the student, not swallowed
+                self._problem = f"{type(exc).__name__}: {exc}"
+                result = None
+            if self._problem:
+                self._show_error(self._problem)
+            else:
+                self._clear_error()
+            self.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+            self._bump()
         return result
     return wrapper
+
+
+def _descendants(widget):
+    """Every widget in the tree under ``widget`` (Box children, recursively)."""
+    for child in getattr(widget, "children", ()):
+        yield child
+        yield from _descendants(child)
 
 
 class Explorer(W.VBox):
@@ -264,6 +272,22 @@ class Explorer(W.VBox):
         if self._error_html.value:
             self._error_html.value = ""
             self._error_html.layout.display = "none"
+
+    @contextlib.contextmanager
+    def _pictures_first(self):
+        """Hold every widget of the explorer except its pictures (``ImageView``) while
+        a callback runs: each picture goes to the page as soon as it is drawn, and the
+        texts, tables, controls and status follow, one message per widget, when the
+        callback ends. The page draws the new pixels without first processing a dozen
+        text updates (issue #14: 8 kernel-cell values and 4 HTML panels used to travel
+        ahead of the output image)."""
+        from course.widgets.canvas import ImageView
+
+        with contextlib.ExitStack() as stack:
+            for widget in [self, *_descendants(self)]:
+                if not isinstance(widget, ImageView):
+                    stack.enter_context(widget.hold_sync())
+            yield
 
     def _bump(self) -> None:
         self.renders += 1

@@ -16,6 +16,7 @@ a fixed size, so the page never re-lays it out; ``canvas.rgb()`` is what
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import matplotlib
@@ -45,6 +46,22 @@ def fit_cell(panel, rows: int, cols: int, largest: int = 48) -> int:
     return int(max(4, min(largest, room_w, room_h)))
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_mask(text: str, size: int, anchor: str) -> tuple[Image.Image, int, int]:
+    """The text's coverage (an "L" image) and its offset from the anchor point, rendered
+    once: a grid shows the same few numbers step after step (rendering them was most
+    of a pooling step)."""
+    f = font(size)
+    box = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
+        (0, 0), text, font=f, anchor=anchor, align="center")
+    left, top, right, bottom = (math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]),
+                                math.ceil(box[3]))
+    mask = Image.new("L", (max(right - left, 1), max(bottom - top, 1)))
+    ImageDraw.Draw(mask).text((-left, -top), text, font=f, fill=255, anchor=anchor,
+                              align="center")
+    return mask, left, top
+
+
 def _rgb(colour) -> tuple[int, int, int]:
     """Matplotlib colour (name, hex, or floats in [0, 1]) -> 8-bit RGB."""
     r, g, b = matplotlib.colors.to_rgb(colour)
@@ -70,10 +87,10 @@ class GridCanvas:
 
     def text(self, x: float, y: float, text: str, size: int = 12, colour="black",
                  anchor: str = "mm") -> None:
-        """Text at (x, y), lines centred; ``anchor`` as in PIL ("mm": centred on (x, y),
-        "ma": top centre, "rm": right middle)."""
-        self.draw.text((x, y), text, font=font(size), fill=_rgb(colour), anchor=anchor,
-                       align="center")
+        """Text at (x, y) (rounded to whole pixels), lines centred; ``anchor`` as in
+        PIL ("mm": centred on (x, y), "ma": top centre, "rm": right middle)."""
+        mask, dx, dy = _text_mask(text, size, anchor)
+        self.image.paste(_rgb(colour), (round(x) + dx, round(y) + dy), mask)
 
     def vertical_text(self, x: float, y: float, text: str, size: int = 12) -> None:
         """Text turned 90 degrees (read bottom to top), centred at (x, y)."""

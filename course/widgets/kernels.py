@@ -32,6 +32,7 @@ from course.widgets.canvas import ImageView, box
 __all__ = ["KernelExplorer"]
 
 CUSTOM = "custom"
+_RAMP = np.linspace(0.0, 1.0, 256)[None, :]  # the colour bar: (1, 256) from 0 to 1
 SIZES = (3, 5)
 MAX_CELLS = max(SIZES)
 
@@ -59,6 +60,7 @@ class KernelExplorer(Explorer):
     def __init__(self, image: np.ndarray | None = None, kernel: str = "sobel_x"):
         super().__init__()
         self._image = self._as_gray(image)
+        self._padded_cache: dict[tuple[int, str], np.ndarray] = {}
         self._scale = display_scale(self._image.shape)
         self._weights = conv.kernel(kernel, 3)
         self._output = np.zeros((0, 0))
@@ -152,9 +154,8 @@ class KernelExplorer(Explorer):
         # sent once as float32; each step then sends only the output's codes
         self._output_image.hover("weighted_sum", values=self._image)
         self._main_view = self._output_image
-        ramp = np.linspace(0.0, 1.0, 256)[None, :]
         self._colorbar = self._labelled(ImageView(width=256, height=10), "course-colorbar")
-        self._colorbar.show(ramp, "gray")
+        self._colorbar.show(_RAMP, "gray")
         self._input_title = W.HTML()
         self._output_title = self._labelled(W.HTML(), "course-output-title")
         self._colorbar_labels = self._labelled(W.HTML(), "course-colorbar-labels")
@@ -248,8 +249,7 @@ class KernelExplorer(Explorer):
         """Input patch under the kernel at the chosen output pixel, and its weighted sum."""
         k, s, p = self.size, self.stride, self._pad_amount()
         row, col = self.pixel
-        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-        padded = conv.pad2d(self._image, p, mode=mode)
+        padded = self._padded(p, self.padding_mode)
         self._patch = padded[row * s: row * s + k, col * s: col * s + k]
         terms = self._patch * self._weights
         self._weighted_sum = float(terms.sum())
@@ -257,6 +257,14 @@ class KernelExplorer(Explorer):
                              zip(self._patch.ravel(), self._weights.ravel()))
         self._weighted_sum_text = f"{written} = {self._weighted_sum:.4f}"
         self._input_box = (row * s - p, col * s - p, k, k)
+
+    def _padded(self, p: int, padding_mode: str) -> np.ndarray:
+        """The input padded by ``p`` (the image never changes: padded once per (p, mode))."""
+        key = (p, padding_mode)
+        if key not in self._padded_cache:
+            mode = "constant" if padding_mode == "zeros" else padding_mode
+            self._padded_cache[key] = conv.pad2d(self._image, p, mode=mode)
+        return self._padded_cache[key]
 
     # ---------------------------------------------------------------- views
     def _fill_cells(self) -> None:
@@ -315,7 +323,7 @@ class KernelExplorer(Explorer):
             f"&mdash; {kind}<br><small>{html.escape(reason)}</small>"
             f"<br><small>hover the output: the weighted sum under the mouse</small>")
         self.colormap = cmap if isinstance(cmap, str) else cmap.name
-        self._colorbar.show(np.linspace(0.0, 1.0, 256)[None, :], cmap)  # sent when the map changes
+        self._colorbar.show(_RAMP, cmap)  # sent when the map changes
         self._colorbar_labels.value = (
             f'<div style="width:256px;display:flex;justify-content:space-between;'
             f'font-size:11px"><span>{lo:.3g}</span>'

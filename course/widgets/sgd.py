@@ -244,7 +244,8 @@ class SGDExplorer(Explorer):
         self._background, self._background_limits = self._contours, None
 
     def _render_rgb(self) -> np.ndarray:
-        """Paste the cached background, draw the changing artists over it: (H, W, 3) uint8."""
+        """Paste the cached background, draw the changing artists over it: (H, W, 4)
+        uint8 RGBA, the canvas' own buffer (one copy to send, not a strided RGB copy)."""
         limits = (self._ax_loss.get_xlim(), self._ax_loss.get_ylim())
         if limits != self._background_limits:  # new loss-panel axes: into the background
             self._canvas.restore_region(self._contours)
@@ -254,7 +255,7 @@ class SGDExplorer(Explorer):
         self._canvas.restore_region(self._background)
         for artist in self._dynamic:
             self._fig.draw_artist(artist)
-        return np.asarray(self._canvas.buffer_rgba())[..., :3]
+        return np.asarray(self._canvas.buffer_rgba())
 
     def _mode_text(self) -> str:
         b, n = self.batch_size, self.n_examples
@@ -272,8 +273,10 @@ class SGDExplorer(Explorer):
     def _redraw(self, change=None) -> None:
         path = recipe.sgd_path(self._start, self.lr, self.batch_size, self.momentum, self.steps,
                                self.seed, data=self._data)
+        x, y = self._data
+        traj = path.trajectory  # J at every step at once: f broadcasts over the (T,) pairs
         with np.errstate(over="ignore", invalid="ignore"):
-            losses = np.array([recipe.objective(t, self._data) for t in path.trajectory])
+            losses = recipe.loss(recipe.decision_function(x, traj[:, 0], traj[:, 1]), y).mean(axis=1)
         self._path, self._losses = path, losses
         self._clear_error()
         self._mode.value = self._mode_text()

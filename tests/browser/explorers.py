@@ -376,7 +376,7 @@ def sgd_explorer(ex: ExplorerInPage):
     """Learning rate up with the keyboard: the path changes; past the critical rate it
     diverges (the canvas turns red where the path, the frame and the label are)."""
     start = ex.canvas(".course-view")
-    assert start["width"] >= 400 and start["bytes"] == start["width"] * start["height"] * 3
+    assert start["width"] >= 400 and start["bytes"] == start["width"] * start["height"] * 4  # RGBA: the figure buffer as is
     red_start = ex.view(".course-view").evaluate(_RED)
     before = float(ex.slider_value(".course-lr"))
     ex.step("lr-up", lambda: ex.press(".course-lr", "ArrowRight"))

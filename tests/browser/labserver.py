@@ -30,6 +30,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from course.jupyter.websocket import LAB_OPTION as NODELAY_OPTION
+
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,12 +118,16 @@ def stop_process_tree(proc: subprocess.Popen, timeout: float = 10.0):
 class LabServer:
     """JupyterLab serving ``root_dir`` on a free loopback port, without a token.
 
-    ``work_dir`` receives the settings, workspaces and the server log.
+    ``work_dir`` receives the settings, workspaces and the server log. ``nodelay``:
+    kernel messages through ``course.jupyter.websocket.NoDelayConnection`` (as ``make
+    lab``; the websocket benchmark compares without); ``extra_args``: more options.
     """
 
-    def __init__(self, root_dir: Path, work_dir: Path):
+    def __init__(self, root_dir: Path, work_dir: Path, extra_args: tuple[str, ...] = (),
+                 nodelay: bool = True):
         self.root_dir = Path(root_dir)
         self.work_dir = Path(work_dir)
+        self.extra_args = list(extra_args) + ([NODELAY_OPTION] if nodelay else [])
         self.port = free_port()
         self.log_path = self.work_dir / "jupyterlab.log"
         self.proc: subprocess.Popen | None = None
@@ -137,7 +143,7 @@ class LabServer:
                "--ServerApp.open_browser=False", "--LabApp.expose_app_in_browser=True"]
         if os.geteuid() == 0:
             cmd.append("--allow-root")
-        return cmd
+        return cmd + self.extra_args
 
     def env(self) -> dict:
         settings, workspaces = self.work_dir / "lab-settings", self.work_dir / "lab-workspaces"

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 
 from course.plotting import SIGNED_CMAP
-from course.widgets.canvas import ImageView, box, grid, lut, to_codes
+from course.widgets.canvas import FRAME_HEADER, ImageView, box, grid, lut, to_codes
 
 
 def test_float_image_travels_as_one_byte_per_pixel_and_a_colour_table():
     a = np.linspace(-0.5, 1.5, 7 * 5).reshape(7, 5)
     view = ImageView()
     view.show(a, "viridis", 0.0, 1.0)
-    assert view.shape == [7, 5, 1] and len(view.pixels) == 35 and len(view.lut) == 768
+    assert view.shape == [7, 5, 1] and len(view.lut) == 768
+    assert len(view.pixels) == FRAME_HEADER + 35  # the frame number, then one byte a pixel
     # the page's colours: matplotlib's map at 256 levels, clipped outside [vmin, vmax]
     cmap = matplotlib.colormaps["viridis"]
     idx = np.clip(np.floor(a * 255 + 0.5), 0, 255).astype(int)
@@ -37,7 +38,7 @@ def test_codes_round_and_clip():
 def test_rgb_image_is_sent_pixel_for_pixel():
     rgb = np.random.default_rng(0).integers(0, 256, (4, 6, 3), dtype=np.uint8)
     view = ImageView(rgb)
-    assert view.shape == [4, 6, 3] and view.pixels == rgb.tobytes()
+    assert view.shape == [4, 6, 3] and view.pixels[FRAME_HEADER:] == rgb.tobytes()
     np.testing.assert_array_equal(view.rgb(), rgb)
     with pytest.raises(ValueError, match=r"\(H, W, 3\) or \(H, W, 4\) uint8"):
         view.show_rgb(rgb.astype(float))
@@ -57,6 +58,24 @@ def test_an_unchanged_image_is_not_sent_again():
     assert sent == [] and view.frames == 1
     view.show(a, "magma")  # same codes, new colours: only the table travels
     assert sent == ["lut"] and view.frames == 2
+
+
+def test_each_new_image_starts_with_a_new_frame_number():
+    """The page's model compares old and new ``pixels`` byte by byte before drawing;
+    two pictures that agree in their first rows (a white margin) must still differ in
+    their first bytes, so that comparison stops at once (issue #14)."""
+    view = ImageView()
+    a = np.ones((64, 64))
+    b = a.copy()
+    b[-1, -1] = 0.0  # the same but for the last pixel
+    view.show(a)
+    first = view.pixels
+    view.show(b)
+    assert first[:FRAME_HEADER] != view.pixels[:FRAME_HEADER]
+    assert int.from_bytes(view.pixels[:FRAME_HEADER], "little") == 2
+    assert first[FRAME_HEADER:-1] == view.pixels[FRAME_HEADER:-1]
+    view.show(b, "magma")  # a new table only: the pixels (and their number) stay
+    assert int.from_bytes(view.pixels[:FRAME_HEADER], "little") == 2 and view.frames == 3
 
 
 def test_hover_data_is_float32_and_named_by_formatter():
