@@ -4,13 +4,16 @@ page, and from a mouse move to the hover read-out.
     make bench-browser        # or: .venv/bin/python benchmarks/bench_browser.py [-n 30]
 
 A real JupyterLab server and Debian's headless chromium (as in the browser
-tests) open a generated notebook that shows one explorer per case. For each
-step sample the page records, on one clock (``performance.now()``):
+tests, with the course's ``NoDelayConnection``) open, per case, a generated
+notebook that shows that one explorer (as a lecture shows one on screen), in a
+1400x900 viewport (a laptop's), with the mouse resting on the control; its
+kernel is shut down before the next case. For each step sample the page records,
+on one clock (``performance.now()``):
 
     key    the first input event on the control: keydown on a slider handle,
-           or the change of the preset dropdown (chosen with the mouse:
-           JupyterLab takes arrow keys on a closed <select> for itself,
-           ipywidgets issue #3912)
+           pointerdown on a button, or the change of a dropdown (chosen with
+           the mouse: JupyterLab takes arrow keys on a closed <select> for
+           itself, ipywidgets issue #3912)
     draw   the canvas view has drawn the new pixels (its ``data-frame`` changes,
            a MutationObserver)
     paint  the frame that shows them has been produced: requestAnimationFrame, then a
@@ -22,13 +25,18 @@ step sample the page records, on one clock (``performance.now()``):
 and the kernel records how long the widget's callback took (``timings`` of the
 explorer). So the step splits into python (callback) + transport (frontend ->
 kernel -> frontend, ``draw - key - python``; the page's putImageData is in it,
-~1-3 ms) + paint (``paint - draw``). Bytes per frame: the raw buffer the view
-drew. Hover: from the mousemove event (its ``timeStamp``) to the read-out
+~1-3 ms) + paint (``paint - draw``). Bytes per frame: what travelled for the
+main view's image (deflated for a drawn picture, see ``course.widgets.canvas.encode``),
+next to the image's own size. Hover: from the mousemove event (its ``timeStamp``) to the read-out
 written and the outline drawn (``hover_ms``), and to the next painted frame
 (``hover_paint_ms``), over points on the picture where a read-out exists.
 
 The 1-minute load average (``os.getloadavg``) is recorded before and after each
 case, next to its figures: these machines are shared.
+
+``kernel_websocket_burst_second_message``: with a Python websocket client (no
+browser), how late the second small message of a kernel's burst arrives through
+Jupyter Server's own connection and through ``NoDelayConnection``, in one run.
 
 Results are merged into ``benchmarks/results.json`` (entries of the same name
 are replaced, the others kept): ``{"name", "median_ms", "p90_ms", "n",
@@ -60,9 +68,10 @@ TARGET_MS = 50.0        # control change -> new pixels, median
 HOVER_TARGET_MS = 20.0  # mouse move -> read-out, median
 
 # name, explorer class, constructor arguments, canvas view selector, control selector,
-# the two keys (or dropdown values) that alternate, shape for the record; hover: the
-# part of the picture (fractions of width and height: x0, x1, y0, y1) to move over, or
-# "out_grid": the output grid of the explorer's hover parameters (a twin's, here)
+# the two keys (or dropdown values, or button texts) that alternate, shape for the record;
+# hover: the part of the picture (fractions of width and height: x0, x1, y0, y1) to move
+# over, or the name of the grid in the view's hover parameters ("out_grid", "grid": read
+# from a twin of the explorer)
 CASES = [
     dict(name="browser_kernel_explorer_preset_512", cls="KernelExplorer", args="",
          view=".course-output-image", control=".course-preset select",
@@ -82,6 +91,29 @@ CASES = [
     dict(name="browser_sgd_explorer_lr", cls="SGDExplorer", args="steps=60",
          view=".course-view", control=".course-lr [role=slider]",
          keys=("ArrowRight", "ArrowLeft"), shape="lr 0.1 <-> 0.112, batch 1, 60 steps"),
+    dict(name="browser_embedding_explorer_metric", cls="EmbeddingExplorer", args="",
+         view=".course-output-image", control=".course-metric button",
+         clicks=("euclidean", "cosine"), shape="8 neighbours of 'music', cosine <-> euclidean"),
+    dict(name="browser_ngram_sampler_explorer_n", cls="NgramSamplerExplorer", args="",
+         view=".course-output-image", control=".course-n [role=slider]",
+         keys=("ArrowRight", "ArrowLeft"), shape="the die after 'the', n 2 <-> 3"),
+    dict(name="browser_rnn_unroll_explorer_step", cls="RNNUnrollExplorer", args="",
+         view=".course-view", control=".course-output-step [role=slider]",
+         keys=("ArrowRight", "ArrowLeft"), shape="T=6, 1 layer, output step 2 <-> 3"),
+    dict(name="browser_gradient_flow_explorer_scale", cls="GradientFlowExplorer", args="",
+         view=".course-view", control=".course-scale [role=slider]",
+         keys=("ArrowRight", "ArrowLeft"), shape="vanilla RNN, 50 steps, weight scale 0.9 <-> 1.0"),
+    dict(name="browser_lstm_gate_explorer_unit", cls="LSTMGateExplorer", args="",
+         view=".course-view", control=".course-unit [role=slider]",
+         keys=("ArrowRight", "ArrowLeft"), shape="cell state c over 40 characters, unit 0 <-> 1",
+         hover="grid"),
+    dict(name="browser_attention_explorer_d_k", cls="AttentionExplorer", args="",
+         view=".course-output-image", control=".course-d-k [role=slider]",
+         keys=("ArrowRight", "ArrowLeft"), shape="10 words, d_k 8 <-> 9, scaled",
+         hover="grid"),
+    dict(name="browser_attention_head_explorer_head", cls="AttentionHeadExplorer", args="",
+         view=".course-output-image", control=".course-head select",
+         values=("1", "0"), shape="tiny Transformer LM, layer 0, head 0 <-> 1", hover="grid"),
 ]
 
 # Installed on the explorer's root: timestamps of the input event, the draw and the paint,
@@ -100,10 +132,12 @@ _INSTRUMENT = """([root, viewSel]) => {
     ch.port2.postMessage(0);
   });
   const start = () => { if (st.armed) { st.key = performance.now(); st.armed = false; } };
-  for (const type of ['keydown', 'input', 'change']) root.addEventListener(type, start, true);
+  for (const type of ['keydown', 'pointerdown', 'input', 'change']) root.addEventListener(type, start, true);
   new MutationObserver(() => {
-    const draw = performance.now(), key = st.key, bytes = +view.dataset.bytes;
-    afterFrame(() => st.samples.push({key: key, draw: draw, paint: performance.now(), bytes: bytes}));
+    const draw = performance.now(), key = st.key, bytes = +view.dataset.sent,
+          image = +view.dataset.bytes;
+    afterFrame(() => st.samples.push({key: key, draw: draw, paint: performance.now(), bytes: bytes,
+                                      image: image}));
   }).observe(view, {attributes: true, attributeFilter: ['data-frame']});
   canvas.addEventListener('mousemove', (e) => {
     const done = performance.now(), ok = readout.textContent.length > 0;
@@ -124,6 +158,9 @@ _EXECUTE = """async (code) => {
   await future.done;
   return out;
 }"""
+
+
+_SHUTDOWN = "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
 
 
 def notebook(cases) -> dict:
@@ -166,6 +203,8 @@ def measure(page, case: dict, index: int, n: int, warmup: int) -> dict:
         root.evaluate("(root) => { root.__latency.armed = true; }")
         if "values" in case:
             control.select_option(case["values"][i % 2])
+        elif "clicks" in case:
+            root.locator(case["control"], has_text=case["clicks"][i % 2]).click()
         else:
             control.press(case["keys"][i % 2])
         page.wait_for_function(
@@ -200,12 +239,12 @@ def measure_hover(page, root, case: dict, n: int) -> list[dict]:
 
 def hover_region(case: dict) -> tuple[float, float, float, float]:
     """(x0, x1, y0, y1) as fractions of the picture."""
-    if case["hover"] != "out_grid":
+    if not isinstance(case["hover"], str):
         return case["hover"]
     import course.widgets as widgets
 
     view = getattr(widgets, case["cls"])()._main_view
-    g, (h, w) = view.params["out_grid"], view.image_shape
+    g, (h, w) = view.params[case["hover"]], view.image_shape
     return (g["left"] / w, (g["left"] + g["cols"] * g["cell"]) / w,
             g["top"] / h, (g["top"] + g["rows"] * g["cell"]) / h)
 
@@ -276,6 +315,16 @@ def measure_websocket(tmp: Path, n: int = 30) -> dict:
     return out
 
 
+def report(r: dict) -> None:
+    hover = (f"; hover {r['hover_median_ms']:.1f} ms (p90 {r['hover_p90_ms']:.0f},"
+             f" painted {r['hover_paint_median_ms']:.0f})" if "hover_median_ms" in r else "")
+    print(f"{r['name']:42s} median {r['median_ms']:6.1f} ms (n={r['n']}, p90 {r['p90_ms']:.0f})"
+          f" = python {r['python_callback_ms']:.1f} + transport {r['transport_ms']:.1f} + paint "
+          f"{r['paint_ms']:.1f}; {r['bytes_per_frame'] / 1024:.0f} kB/frame (image "
+          f"{r['image_bytes'] / 1024:.0f} kB){hover}; load "
+          f"{r['load_1min_before']:.2f} -> {r['load_1min_after']:.2f}", flush=True)
+
+
 def _p90(values) -> float:
     return round(sorted(values)[int(0.9 * (len(values) - 1))], 1)
 
@@ -293,6 +342,7 @@ def summarize(case, samples, log, hovers, load_before, load_after) -> dict:
         "python_callback_ms": round(med(python), 1),
         "transport_ms": round(med(to_draw) - med(python), 1),
         "bytes_per_frame": int(med([s["bytes"] for s in samples])),
+        "image_bytes": int(med([s["image"] for s in samples])),
     }
     for part in ("compute_ms", "draw_ms"):
         values = [t[part] for t in log if part in t]
@@ -347,37 +397,31 @@ def main(argv=None) -> int:
         if cases:
             root = Path(tmp) / "root"
             root.mkdir()
+            import labpage
             import nbformat
 
-            nbformat.write(notebook(cases), str(root / "latency.ipynb"))
+            for i, case in enumerate(cases):  # one notebook each: one explorer on the page
+                nbformat.write(notebook([case]), str(root / f"latency_{i}.ipynb"))
             server = LabServer(root, Path(tmp) / "work").start()
             try:
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path=CHROMIUM)
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
-                    import labpage
-
-                    labpage.open_notebook(page, server.url(), "latency.ipynb")
-                    labpage.run_all(page, "latency.ipynb")
-                    problems = labpage.output_problems(page)
-                    if problems:
-                        raise RuntimeError("latency notebook failed:\n" + "\n".join(problems))
-                    for index, case in enumerate(cases):  # cell i shows explorer i
-                        page.locator(".course-explorer").nth(index).locator(
-                            ".course-status").wait_for()
-                        r = measure(page, case, index, args.n, args.warmup)
+                    for i, case in enumerate(cases):
+                        path = f"latency_{i}.ipynb"
+                        labpage.open_notebook(page, server.url(), path)
+                        labpage.run_all(page, path)
+                        problems = labpage.output_problems(page)
+                        if problems:
+                            raise RuntimeError(f"{path} ({case['cls']}) failed:\n"
+                                               + "\n".join(problems))
+                        page.locator(".course-explorer").first.locator(".course-status").wait_for()
+                        r = measure(page, case, 0, args.n, args.warmup)
+                        page.evaluate(_SHUTDOWN)  # its kernel stops: the next case has the CPU
                         r.update(browser=browser_name, cpus=os.cpu_count(),
                                  python=platform.python_version())
                         results.append(r)
-                        hover = (f"; hover {r['hover_median_ms']:.1f} ms (p90 {r['hover_p90_ms']:.0f},"
-                                 f" painted {r['hover_paint_median_ms']:.0f})"
-                                 if "hover_median_ms" in r else "")
-                        print(f"{r['name']:42s} median {r['median_ms']:6.1f} ms (n={r['n']}, "
-                              f"p90 {r['p90_ms']:.0f}) = python {r['python_callback_ms']:.1f} "
-                              f"+ transport {r['transport_ms']:.1f} + paint {r['paint_ms']:.1f}; "
-                              f"{r['bytes_per_frame'] / 1024:.0f} kB/frame{hover}; load "
-                              f"{r['load_1min_before']:.2f} -> {r['load_1min_after']:.2f}",
-                              flush=True)
+                        report(r)
                     browser.close()
             finally:
                 server.stop()

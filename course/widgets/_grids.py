@@ -1,5 +1,7 @@
-"""Pictures of small grids of cells, drawn with PIL: ConvArithmeticExplorer's and
-PoolingExplorer's views.
+"""Pictures drawn with PIL: small grids of cells (ConvArithmeticExplorer's and
+PoolingExplorer's views), and the few charts whose matplotlib redraw was most of a
+step (the n-gram die, the embedding scatter): text, boxes, lines and arrows on a
+``GridCanvas``.
 
 Why not matplotlib: a figure with 80 numbers and its tick labels takes ~150 ms
 to draw, most of a slider step; these pictures take a few ms. The picture keeps
@@ -32,9 +34,10 @@ BOTTOM_MARGIN = 34  # column numbers and the "column" label
 
 
 @functools.lru_cache(maxsize=32)
-def font(size: int) -> ImageFont.FreeTypeFont:
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     """DejaVu Sans (matplotlib's own font, so no download) at ``size`` pixels."""
-    return ImageFont.truetype(str(_FONT_DIR / "DejaVuSans.ttf"), size)
+    return ImageFont.truetype(str(_FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")),
+                              size)
 
 
 def fit_cell(panel, rows: int, cols: int, largest: int = 48) -> int:
@@ -47,11 +50,12 @@ def fit_cell(panel, rows: int, cols: int, largest: int = 48) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _text_mask(text: str, size: int, anchor: str) -> tuple[Image.Image, int, int]:
+def _text_mask(text: str, size: int, anchor: str, bold: bool = False
+               ) -> tuple[Image.Image, int, int]:
     """The text's coverage (an "L" image) and its offset from the anchor point, rendered
     once: a grid shows the same few numbers step after step (rendering them was most
     of a pooling step)."""
-    f = font(size)
+    f = font(size, bold)
     box = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
         (0, 0), text, font=f, anchor=anchor, align="center")
     left, top, right, bottom = (math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]),
@@ -62,8 +66,26 @@ def _text_mask(text: str, size: int, anchor: str) -> tuple[Image.Image, int, int
     return mask, left, top
 
 
+@functools.lru_cache(maxsize=4096)
+def _vertical_mask(text: str, size: int) -> Image.Image:
+    """The text's coverage turned 90 degrees (read bottom to top), rendered once."""
+    f = font(size)
+    _, _, right, bottom = f.getbbox(text)
+    mask = Image.new("L", (max(right, 1), max(bottom, 1)))
+    ImageDraw.Draw(mask).text((0, 0), text, font=f, fill=255)
+    return mask.rotate(90, expand=True)
+
+
 def _rgb(colour) -> tuple[int, int, int]:
     """Matplotlib colour (name, hex, or floats in [0, 1]) -> 8-bit RGB."""
+    if isinstance(colour, str):
+        return _named_rgb(colour)
+    r, g, b = matplotlib.colors.to_rgb(colour)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+@functools.lru_cache(maxsize=256)
+def _named_rgb(colour: str) -> tuple[int, int, int]:
     r, g, b = matplotlib.colors.to_rgb(colour)
     return round(r * 255), round(g * 255), round(b * 255)
 
@@ -86,19 +108,31 @@ class GridCanvas:
         return Grid(self, x0, top + TITLE_HEIGHT, rows, cols, cell, first_row, first_col)
 
     def text(self, x: float, y: float, text: str, size: int = 12, colour="black",
-                 anchor: str = "mm") -> None:
+                 anchor: str = "mm", bold: bool = False) -> None:
         """Text at (x, y) (rounded to whole pixels), lines centred; ``anchor`` as in
-        PIL ("mm": centred on (x, y), "ma": top centre, "rm": right middle)."""
-        mask, dx, dy = _text_mask(text, size, anchor)
+        PIL ("mm": centred on (x, y), "ma": top centre, "rm": right middle, "ld": left
+        baseline)."""
+        mask, dx, dy = _text_mask(text, size, anchor, bold)
         self.image.paste(_rgb(colour), (round(x) + dx, round(y) + dy), mask)
+
+    def dot(self, x: float, y: float, radius: float, colour) -> None:
+        """A filled disc centred on pixel (x, y)."""
+        self.draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=_rgb(colour))
+
+    def arrow(self, start, end, colour, width: int = 2, head: float = 9.0) -> None:
+        """A straight arrow from pixel ``start`` (x, y) to ``end``, its head at ``end``."""
+        (x0, y0), (x1, y1) = start, end
+        length = max(float(np.hypot(x1 - x0, y1 - y0)), 1e-9)
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        bx, by = x1 - ux * head, y1 - uy * head          # base of the head
+        fill = _rgb(colour)
+        self.draw.line([(x0, y0), (bx, by)], fill=fill, width=width)
+        self.draw.polygon([(x1, y1), (bx - uy * head / 2, by + ux * head / 2),
+                           (bx + uy * head / 2, by - ux * head / 2)], fill=fill)
 
     def vertical_text(self, x: float, y: float, text: str, size: int = 12) -> None:
         """Text turned 90 degrees (read bottom to top), centred at (x, y)."""
-        f = font(size)
-        _, _, right, bottom = f.getbbox(text)
-        mask = Image.new("L", (right, bottom))
-        ImageDraw.Draw(mask).text((0, 0), text, font=f, fill=255)
-        mask = mask.rotate(90, expand=True)
+        mask = _vertical_mask(text, size)
         self.image.paste((0, 0, 0), (round(x - mask.width / 2), round(y - mask.height / 2)), mask)
 
     def rgb(self) -> np.ndarray:

@@ -28,7 +28,8 @@ import ipywidgets as W
 import numpy as np
 
 from course import embeddings as E
-from course.widgets._base import Explorer, control_property, guarded, new_figure
+from course.widgets._base import Explorer, control_property, guarded
+from course.widgets._grids import GridCanvas
 from course.widgets.canvas import ImageView
 
 __all__ = ["EmbeddingExplorer", "default_vectors"]
@@ -36,6 +37,10 @@ __all__ = ["EmbeddingExplorer", "default_vectors"]
 METRICS = ("cosine", "euclidean")
 ANALOGY_K = 5          # answers listed for the analogy
 _QUERY, _NEIGH, _ANALOGY, _EXTRA = "#d62020", "#4c78a8", "#2ca02c", "0.35"
+# the scatter's picture, drawn with PIL (matplotlib's redraw took ~30 ms a step): pixels
+_WIDTH, _HEIGHT = 480, 368
+_BOX = (10, 30, 470, 358)    # the plot's frame: left, top, right, bottom
+_MARGIN = 0.12               # of the data's range, on each side (as matplotlib's margins)
 
 
 @functools.lru_cache(maxsize=None)
@@ -120,10 +125,6 @@ class EmbeddingExplorer(Explorer):
         self._view = ImageView()
         self._view.add_class("course-output-image")
         self._main_view = self._view
-        self._fig = new_figure(6.0, 4.6)
-        self._fig.set_dpi(80)
-        self._fig.subplots_adjust(left=0.08, right=0.97, bottom=0.1, top=0.92)
-        self._ax = self._fig.add_subplot(1, 1, 1)
 
         self._neigh_html.layout.width = "260px"
         self._finish([W.HBox([self._query, self._k]), self._metric,
@@ -225,28 +226,41 @@ class EmbeddingExplorer(Explorer):
             if w in kv:
                 roles.setdefault(w, _EXTRA)
         self.plotted = list(roles)
-        ax = self._ax
-        ax.clear()
         if len(self.plotted) >= 2:
             X = kv.vectors[[kv.index[w] for w in self.plotted]]
             Z, _, _ = E.pca(X, k=2)
         else:
             Z = np.zeros((len(self.plotted), 2))
         self.projection = Z
-        at = dict(zip(self.plotted, Z))
-        ax.scatter(Z[:, 0], Z[:, 1], c=[roles[w] for w in self.plotted], s=22, zorder=3)
-        for w, (x, y) in at.items():
-            ax.annotate(w, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9,
-                        color=roles[w], weight="bold" if w == q else "normal")
+        arrows = []
         if self.analogy_result:
             a, b, c = abc
             d = self.analogy_result[0][0]
-            for start, end in [(b, a), (c, d)]:
-                ax.annotate("", xy=at[end], xytext=at[start], zorder=2,
-                            arrowprops=dict(arrowstyle="->", color=_ANALOGY, lw=1.6))
-        ax.set_xticks([]); ax.set_yticks([])
-        ax.set_title(f"PCA of the {len(self.plotted)} words shown (2 of {kv.vectors.shape[1]} dimensions)",
-                     fontsize=10)
-        ax.margins(0.12)
-        self._fig.canvas.draw()
-        self._view.show_rgb(np.asarray(self._fig.canvas.buffer_rgba())[..., :3])
+            arrows = [(b, a), (c, d)]
+        title = (f"PCA of the {len(self.plotted)} words shown (2 of {kv.vectors.shape[1]} "
+                 f"dimensions)")
+        self._view.show_rgb(_scatter_picture(self.plotted, Z, roles, q, arrows, title))
+
+
+def _scatter_picture(words: list[str], Z: np.ndarray, roles: dict, query: str, arrows,
+                     title: str) -> np.ndarray:
+    """(H, W, 3) uint8: the words at their 2-D points Z (N, 2) (y up), coloured by role,
+    the query in bold, and arrows [(from_word, to_word)]."""
+    canvas = GridCanvas(_WIDTH, _HEIGHT)
+    left, top, right, bottom = _BOX
+    canvas.draw.rectangle(_BOX, outline=(0, 0, 0))
+    canvas.text(_WIDTH / 2, 8, title, 13, anchor="ma")
+    if len(words):
+        lo, hi = Z.min(axis=0), Z.max(axis=0)
+        span = np.where(hi - lo > 0, hi - lo, 1.0)
+        lo, span = lo - _MARGIN * span, span * (1 + 2 * _MARGIN)
+        px = left + (Z[:, 0] - lo[0]) / span[0] * (right - left)
+        py = bottom - (Z[:, 1] - lo[1]) / span[1] * (bottom - top)
+        at = {w: (x, y) for w, x, y in zip(words, px, py)}
+        for start, end in arrows:
+            canvas.arrow(at[start], at[end], _ANALOGY)
+        for w, (x, y) in at.items():
+            canvas.dot(x, y, 3.5, roles[w])
+            canvas.text(x + 4, y - 3, w, 12, colour=roles[w], anchor="ld", bold=w == query)
+    return canvas.rgb()
+

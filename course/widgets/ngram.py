@@ -26,7 +26,8 @@ import numpy as np
 from course import lm
 from course.ngram import NGramLM, SMOOTHINGS
 from course.tokenize import EOS, UNK, words
-from course.widgets._base import Explorer, control_property, guarded, new_figure
+from course.widgets._base import Explorer, control_property, guarded
+from course.widgets._grids import GridCanvas
 from course.widgets.canvas import ImageView
 
 __all__ = ["NgramSamplerExplorer"]
@@ -34,6 +35,11 @@ __all__ = ["NgramSamplerExplorer"]
 _BAR = "#4c78a8"
 _DRAWN = "#d62020"
 _SHOWN = 20          # bars drawn at most (top_k may keep more faces than that)
+# the die's picture, drawn with PIL (a matplotlib bar chart took ~90 ms a step): pixels
+_WIDTH, _HEIGHT = 512, 336
+_LABELS_RIGHT, _BARS_LEFT, _BARS_RIGHT = 104, 110, 470   # faces' names | bars | values
+_BARS_TOP, _ROW = 30, 13                                  # 20 rows of 13 px
+_AXIS_Y = _BARS_TOP + _SHOWN * _ROW + 4
 
 
 class NgramSamplerExplorer(Explorer):
@@ -89,10 +95,6 @@ class NgramSamplerExplorer(Explorer):
         self._view = ImageView()
         self._view.add_class("course-output-image")
         self._main_view = self._view
-        self._fig = new_figure(6.4, 4.2)
-        self._fig.set_dpi(80)
-        self._fig.subplots_adjust(left=0.2, right=0.96, bottom=0.1, top=0.9)
-        self._ax = self._fig.add_subplot(1, 1, 1)
 
         self._finish([W.HBox([W.VBox([self._n, self._temperature, self._top_k]),
                               W.VBox([self._smoothing, self._seed])]),
@@ -180,18 +182,10 @@ class NgramSamplerExplorer(Explorer):
         order = np.argsort(-self.die, kind="stable")[:_SHOWN]
         order = order[self.die[order] > 0]
         self.faces = [(model.vocab.lookup(i), float(self.die[i])) for i in order]
-        ax = self._ax
-        ax.clear()
         colours = [_DRAWN if i == self._drawn_id else _BAR for i in order]
-        ax.barh(np.arange(order.size), self.die[order], color=colours)
-        ax.set_yticks(np.arange(order.size), [t for t, _ in self.faces], fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, max(float(self.die[order].max()) * 1.1, 1e-3) if order.size else 1)
-        ax.set_xlabel("probability of the face")
         shown = "<s> " * max(self.n - 1 - len(ctx), 0) + " ".join(ctx)
-        ax.set_title(f"P(w | {shown.strip() or '(no context)'})", fontsize=10)
-        self._fig.canvas.draw()
-        self._view.show_rgb(np.asarray(self._fig.canvas.buffer_rgba())[..., :3])
+        self._view.show_rgb(_die_picture(self.faces, colours,
+                                         f"P(w | {shown.strip() or '(no context)'})"))
         seen = model.context_count(ctx) if self.n > 1 else model.n_train_tokens
         alive = int(np.count_nonzero(self.die))
         kept = float(raw[self.die > 0].sum())
@@ -200,3 +194,38 @@ class NgramSamplerExplorer(Explorer):
             f"<small>the model reads {html.escape(repr(ctx))}; seen {seen:,d} times in training; "
             f"a die of V = {len(model.vocab):,d} faces, {alive:,d} with probability &gt; 0 after "
             f"temperature and top-k ({kept:.0%} of the original mass){drawn}</small>")
+
+
+def _tick_step(top: float) -> float:
+    """A round step (1, 2 or 5 times a power of ten) giving at most 5 ticks on [0, top]."""
+    for step in (10.0 ** e * m for e in range(-4, 1) for m in (1, 2, 5)):
+        if top / step <= 5:
+            return step
+    return 1.0
+
+
+def _die_picture(faces, colours, title: str) -> np.ndarray:
+    """(H, W, 3) uint8: one horizontal bar per face [(token, p)], heaviest on top, its
+    probability at the end of the bar, a probability axis below."""
+    canvas = GridCanvas(_WIDTH, _HEIGHT)
+    draw = canvas.draw
+    canvas.text(_WIDTH / 2, 6, title, 13, anchor="ma")
+    top = max([p for _, p in faces] + [1e-3]) * 1.1
+    scale = (_BARS_RIGHT - _BARS_LEFT) / top
+    for row, ((token, p), colour) in enumerate(zip(faces, colours)):
+        y = _BARS_TOP + row * _ROW
+        draw.rectangle([_BARS_LEFT, y + 2, _BARS_LEFT + max(p * scale, 1), y + _ROW - 2],
+                       fill=colour)
+        canvas.text(_LABELS_RIGHT, y + _ROW / 2, token, 11, anchor="rm")
+        canvas.text(_BARS_LEFT + p * scale + 4, y + _ROW / 2, f"{p:.3f}", 9, colour="#444444",
+                    anchor="lm")
+    draw.line([(_BARS_LEFT, _BARS_TOP), (_BARS_LEFT, _AXIS_Y)], fill=(0, 0, 0))
+    draw.line([(_BARS_LEFT, _AXIS_Y), (_BARS_RIGHT, _AXIS_Y)], fill=(0, 0, 0))
+    step = _tick_step(top)
+    for k in range(int(top / step) + 1):
+        x = _BARS_LEFT + k * step * scale
+        draw.line([(x, _AXIS_Y), (x, _AXIS_Y + 4)], fill=(0, 0, 0))
+        canvas.text(x, _AXIS_Y + 6, f"{k * step:g}", 10, anchor="ma")
+    canvas.text((_BARS_LEFT + _BARS_RIGHT) / 2, _AXIS_Y + 22, "probability of the face", 11,
+                anchor="ma")
+    return canvas.rgb()

@@ -40,7 +40,7 @@ _CANVAS_INFO = """async (view, withData) => {
     b64 = btoa(s);
   }
   return {sha: sha, width: canvas.width, height: canvas.height, frame: +(view.dataset.frame || 0),
-          bytes: +(view.dataset.bytes || 0), data: b64};
+          bytes: +(view.dataset.bytes || 0), sent: +(view.dataset.sent || 0), data: b64};
 }"""
 
 _STATUS = r"""(el) => { const m = el.textContent.match(/rendered #(\d+)/); return m ? +m[1] : -1; }"""

@@ -1,6 +1,6 @@
-"""The shared canvas view on its own, in real JupyterLab: the three ways the
-docstring promises (a float image through a colour map, an RGB image, several
-panels) draw exactly ``rgba()``, and the generic hover formatters later units
+"""The shared canvas view on its own, in real JupyterLab: the ways the docstring
+promises (a float image through a colour map, an RGB image, a drawn picture that
+travels deflated, several panels) draw exactly ``rgba()``, and the generic hover formatters later units
 build on ("value", "row" for attention) read the right numbers.
 """
 from __future__ import annotations
@@ -22,6 +22,9 @@ rng = np.random.default_rng(3)
 heat = rng.normal(size=(6, 9))
 attn = rng.random((5, 5)); attn /= attn.sum(axis=1, keepdims=True)
 rgb = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)
+drawn = np.full((240, 320, 3), 255, np.uint8)  # a drawn picture: flat colours, some noise
+drawn[40:200, 30:150] = (76, 120, 168); drawn[100:110, :] = (214, 32, 32)
+drawn[::7, ::5] = rng.integers(0, 256, (35, 64, 3), dtype=np.uint8)
 """
 CELL = """\
 a = ImageView(scale=24); a.add_class("t-heat"); a.show(heat, SIGNED_CMAP, -2, 2)
@@ -29,7 +32,8 @@ a.hover("value", values=heat, label="heat")
 b = ImageView(scale=40); b.add_class("t-attn"); b.show(attn, "viridis", 0, 1)
 b.hover("row", values=attn, label="query")
 c = ImageView(rgb, scale=10); c.add_class("t-rgb")
-box = W.HBox([a, b, c]); box.add_class("t-panels"); box
+d = ImageView(drawn); d.add_class("t-drawn")
+box = W.HBox([a, b, c, d]); box.add_class("t-panels"); box
 """
 
 
@@ -59,6 +63,12 @@ def test_canvas_view_pixels_and_hover_formatters(lab, page, screenshots):
         info = ex.assert_pixels(view.rgba(), css, what=css)
         assert (info["height"], info["width"]) == view.image_shape
     np.testing.assert_array_equal(ref["c"].rgb(), ref["rgb"])  # RGB: pixel for pixel
+    # a drawn picture travels deflated and the page inflates it to the same pixels
+    drawn = ref["d"]
+    assert drawn.encoding == "deflate" and ref["c"].encoding == "raw"
+    info = ex.assert_pixels(drawn.rgba(), ".t-drawn", what="deflated picture")
+    np.testing.assert_array_equal(drawn.rgb(), ref["drawn"])
+    assert info["bytes"] == 240 * 320 * 3 and 0 < info["sent"] < info["bytes"] // 2, info
     ex.shot("panels")
 
     heat, attn = ref["heat"], ref["attn"]
