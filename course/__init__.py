@@ -24,6 +24,7 @@ Topic modules (one concept per file):
 - ``course.plotting``  figure helpers for the lectures (``draw_graph``, colour maps)
 - ``course.timing``  NumPy vs PyTorch timing tables (CPU, and GPU when present)
 - ``course.testing``  PyTorch as the oracle: converters and torch twins of our modules
+- ``course.lite``   the course in the browser (JupyterLite): ``%%needs torch`` cells, ``needs()``
 - ``course.widgets``  the explorers (controls and views; the math stays in the modules above)
 - ``course.exercises``  the self-checks of the lectures' "your turn" cells
 - ``course.checkers``  the checks that assignment test cells run in the student's kernel
@@ -34,6 +35,10 @@ Import a topic module directly: ``from course import conv``.
 """
 
 __version__ = "0.1.0"
+
+from course import lite as _lite
+
+_lite.register()  # the `%%needs torch` cell magic of the lectures (the browser skips such cells)
 
 
 def check(path=None, timeout=60, verbose=False):

@@ -47,7 +47,10 @@ named by the SHA-256 of the source file, ``CLEANING_VERSION`` and the cache form
 load reads that file (tens of milliseconds); within a process the result is
 also kept in memory. A read-only folder named by ``$COURSE_CACHE_SHARED`` is looked in
 first: the grader builds the cache once (``warm_cache()``) and shows its files to every
-sandboxed student kernel there, which could not keep a cache of its own.
+sandboxed student kernel there, which could not keep a cache of its own. Without that
+variable the package's own ``course/data/cache/`` is looked in: the browser build
+(``make lite``) puts a copy there, since gensim, and so the source file, does not
+exist in the browser.
 
 The shared vocabularies (the same for every model of Units 3-5, so that
 their perplexities count the same predictions):
@@ -214,12 +217,31 @@ def _sha256(path: pathlib.Path) -> str:
 
 
 ENV_SHARED = "COURSE_CACHE_SHARED"    # a read-only cache folder looked in first (the grader's)
+#: the browser build's copy of the cache, inside the package (absent from a full install)
+BUNDLED = pathlib.Path(__file__).with_name("cache")
+
+
+def _shared_dir() -> pathlib.Path:
+    """The read-only cache folder: ``$COURSE_CACHE_SHARED``, else the package's bundled copy."""
+    return pathlib.Path(os.environ[ENV_SHARED]) if os.environ.get(ENV_SHARED) else BUNDLED
+
+
+def _source_tag() -> str:
+    """The SHA-256 (16 hex digits) of gensim's file; where gensim is missing (the browser),
+    the tag of the shared copy of the cache, built from that file elsewhere."""
+    try:
+        return _sha256(source_path())
+    except FileNotFoundError:
+        copies = sorted(_shared_dir().glob(f"wiki-*-v{CLEANING_VERSION}.{_CACHE_FORMAT}.json"))
+        if not copies:
+            raise
+        return copies[0].name.split("-")[1]
 
 
 @functools.lru_cache(maxsize=None)
 def _cache_stem() -> pathlib.Path:
     """The cache files' common path: cache dir / wiki-<sha256 of the source>-v<CLEANING_VERSION>."""
-    return cache_dir() / f"wiki-{_sha256(source_path())}-v{CLEANING_VERSION}.{_CACHE_FORMAT}"
+    return cache_dir() / f"wiki-{_source_tag()}-v{CLEANING_VERSION}.{_CACHE_FORMAT}"
 
 
 def writable_cache_file(suffix: str) -> pathlib.Path:
@@ -230,7 +252,7 @@ def writable_cache_file(suffix: str) -> pathlib.Path:
 def cache_file(suffix: str) -> pathlib.Path:
     """The cache file ``<stem><suffix>`` to read: in ``$COURSE_CACHE_SHARED`` if it is there, else in ``cache_dir()``."""
     own = writable_cache_file(suffix)
-    shared = pathlib.Path(os.environ.get(ENV_SHARED) or own.parent) / own.name
+    shared = _shared_dir() / own.name
     return shared if shared.is_file() else own
 
 
@@ -249,14 +271,13 @@ def warm_cache() -> list[pathlib.Path]:
 
 @functools.lru_cache(maxsize=None)
 def _load() -> dict:
-    path = source_path()
     cache = cache_file(".json")
     if cache.exists():
         try:
             return _unpack(json.loads(cache.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError):
             pass  # a half-written or damaged cache: rebuild it
-    stored = _build(path)
+    stored = _build(source_path())
     _write_atomic(writable_cache_file(".json"), json.dumps(stored, ensure_ascii=False))
     return _unpack(stored)
 

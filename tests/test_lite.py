@@ -1,0 +1,46 @@
+"""``%%needs``: a lecture cell that needs PyTorch (gensim, nbgrader) runs unchanged in
+the full install and becomes one printed line where the module is missing (the
+browser). Run in a real kernel, as the lectures are."""
+import nbformat
+from nbclient import NotebookClient
+
+from course import lite
+
+
+def _run(*sources: str) -> list[list[dict]]:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in ("import course", *sources)]
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    return [c.outputs for c in nb.cells[1:]]
+
+
+def _text(outputs: list[dict]) -> str:
+    return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+def test_a_cell_runs_as_written_when_its_modules_exist_and_prints_one_line_otherwise():
+    present, absent, lineno, both = _run(
+        "%%needs torch\nimport torch\nprint('torch', torch.tensor([1, 2]).sum().item())",
+        "%%needs not_a_module_here\nprint('ran')",
+        "%%needs json\nimport inspect\nprint(inspect.currentframe().f_lineno)",
+        "%%needs json not_a_module_here\nprint('ran')",
+    )
+    assert _text(present) == "torch 3\n"
+    assert _text(absent) == "not_a_module_here is not available here: this cell runs in the full install\n"
+    assert _text(lineno) == "3\n"  # the magic line is blanked, not removed: tracebacks keep their lines
+    assert "ran" not in _text(both) and "not_a_module_here is not available" in _text(both)
+    assert not any(o.output_type == "error" for outs in (present, absent, lineno, both) for o in outs)
+
+
+def test_the_browser_notes_are_data_and_name_where_the_cell_runs():
+    for name, line in lite.MISSING.items():
+        assert "not available in the browser" in line and "full install" in line, name
+    assert lite.missing("json", "not_a_module_here") == ["not_a_module_here"]
+    assert lite.IN_BROWSER is False
+
+
+def test_a_bare_magic_is_a_clear_error():
+    (out,) = _run("%%needs\nprint('ran')")
+    errors = [o for o in out if o.output_type == "error"]
+    assert errors and "%%needs takes the modules the cell needs" in errors[0].evalue
