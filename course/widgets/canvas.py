@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import sys
 import zlib
 
@@ -104,8 +105,9 @@ def to_codes(a: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
 #: that halves them: measured 15-37x smaller for 1.2-1.8 ms of zlib level 1 on 600-800 kB,
 #: and the page inflates them natively (``DecompressionStream``). A photograph does not
 #: shrink (1.4x for 5 ms): a sample tells, and it travels raw; so do colour-map codes.
-#: Not in the browser (JupyterLite): no network to save there.
-DEFLATE = sys.platform != "emscripten"
+#: Not in the browser (JupyterLite): no network to save there. ``COURSE_CANVAS_DEFLATE=0``
+#: turns it off (to compare, in ``make bench-browser``).
+DEFLATE = sys.platform != "emscripten" and os.environ.get("COURSE_CANVAS_DEFLATE", "1") != "0"
 _SAMPLE = 32 * 1024
 
 
