@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8888
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test venv bench bench-browser explore release clean lite lite-fetch serve-lite
+.PHONY: lab test venv bench bench-browser explore release clean
 
 # Create .venv if missing and (re)install when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -47,15 +47,3 @@ release: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts grading
-
-# The zero-install site (JupyterLite, Pyodide 0.27.7): lite-fetch downloads and verifies the
-# pinned Pyodide files once (PYODIDE_DIR=... takes an offline copy instead); lite builds _site/.
-lite-fetch: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,lite]'
-	$(BIN)/python -m course.jupyter.lite_site fetch
-
-lite: lite-fetch
-	$(BIN)/python -m course.jupyter.lite_site build
-
-serve-lite:
-	$(BIN)/python -m course.jupyter.lite_site serve

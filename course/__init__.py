@@ -30,6 +30,8 @@ Topic modules (one concept per file):
 - ``course.checkers``  the checks that assignment test cells run in the student's kernel
 - ``course.selfcheck``  ``course.check()`` / ``course check``: a notebook's visible tests, as a table
 - ``course.grading``  the instructor's nbgrader tooling behind ``course grade``
+- ``course.jupyter``  server-side pieces: the Voila template, the kernel websocket without
+  Nagle's delay (``websocket``), the JupyterLite site builder (``lite_site``)
 
 Import a topic module directly: ``from course import conv``.
 """

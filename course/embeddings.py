@@ -265,7 +265,7 @@ def noise_distribution(counts, power: float = 0.75) -> np.ndarray:
 def _flatten(corpus):
     """list of 1-D id arrays -> (ids (N,), sentence number of each id (N,))."""
     arrays = [np.asarray(s, dtype=np.int64).reshape(-1) for s in corpus]
-    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    lengths = np.array([len(a) for a in arrays], dtype=np.intp)  # np.repeat takes the index type
     ids = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
     return ids, np.repeat(np.arange(len(arrays)), lengths)
 
@@ -317,7 +317,7 @@ def _sum_rows(ids, cols, coef, X):
 
     # np.unique(ids, return_inverse=True) without its sort: ids are small integers, so a count marks
     # the ids present and a running sum numbers them
-    present = np.bincount(ids) > 0
+    present = np.bincount(np.asarray(ids).astype(np.intp, copy=False)) > 0
     uniq = np.flatnonzero(present)
     inv = (np.cumsum(present) - 1)[ids]
     M = sp.csr_matrix((coef, (inv, cols)), shape=(len(uniq), X.shape[0]))
@@ -377,7 +377,7 @@ def train_sgns(corpus, vocab_size: int, counts=None, dim: int = 100, window: int
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     if counts is None:
-        counts = np.bincount(_flatten(corpus)[0], minlength=vocab_size)
+        counts = np.bincount(_flatten(corpus)[0].astype(np.intp, copy=False), minlength=vocab_size)
     counts = np.asarray(counts)
     if counts.shape != (vocab_size,):
         raise ValueError(f"counts must have shape (vocab_size,) = ({vocab_size},), got {counts.shape}")
@@ -418,7 +418,7 @@ def train_sgns(corpus, vocab_size: int, counts=None, dim: int = 100, window: int
 def _expected_pairs(corpus, keep, window) -> float:
     """Expected pair count of one epoch: per sentence of n kept words, about n * (window + 1) minus edges."""
     ids, sent = _flatten(corpus)
-    n = np.bincount(sent, weights=keep[ids]) if len(ids) else np.zeros(0)
+    n = np.bincount(sent.astype(np.intp, copy=False), weights=keep[ids]) if len(ids) else np.zeros(0)
     mean_b = (window + 1) / 2
     return float(np.sum(np.maximum(2 * n * mean_b - mean_b * (mean_b + 1), 0)))
 

@@ -56,7 +56,8 @@ Smoothing (``c`` are the counts of the n-grams, h the n-1 previous tokens):
 Counting is vectorized for any n: every m-gram gets a dense id built left to
 right, ``id(w_1..w_m) = rank of id(w_1..w_{m-1}) * B + w_m`` among the sorted
 keys (``np.unique(return_inverse=True)``), so keys stay far below 2**63 however
-large n and V are, and counts come from ``np.bincount`` -- no dict loop over the corpus.
+large n and V are, and counts come from ``np.bincount`` -- no dict loop over the corpus
+(its input cast to ``np.intp``, the platform's index type: 32-bit in the browser).
 
 ``NGramLM(n, smoothing="mle" | "add_k" | "kneser_ney", k=1.0, discount=0.75)``;
 ``.fit(sentences)``; ``.prob(word, context)``; ``.distribution(context)`` (V,);
@@ -108,7 +109,7 @@ def _dense_ids(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)`` for keys in [0, space): by a sort, or, when the key
     space is small (characters, low orders), by a bincount of the keys and a running rank (no sort)."""
     if space <= max(4 * keys.size, 1 << 16):
-        present = np.bincount(keys, minlength=space) > 0
+        present = np.bincount(keys.astype(np.intp, copy=False), minlength=space) > 0
         rank = np.cumsum(present) - 1
         return np.flatnonzero(present), rank[keys]
     uniq, inv = np.unique(keys, return_inverse=True)
@@ -149,7 +150,7 @@ class NGramLM:
         starts = np.concatenate([[0], np.cumsum(lengths + n)[:-1]]).astype(np.int64)  # each sentence's first slot
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)     # its first token in flat
         stream = np.full(int((lengths + n).sum()), bos, dtype=np.int64)
-        stream[np.repeat(starts + n - 1 - offsets, lengths) + np.arange(flat.size)] = flat
+        stream[np.repeat(starts + n - 1 - offsets, lengths.astype(np.intp, copy=False)) + np.arange(flat.size)] = flat
         stream[starts + n - 1 + lengths] = self.vocab.stoi[EOS]
         return stream, np.flatnonzero(stream != bos)
 
@@ -182,7 +183,7 @@ class NGramLM:
             gram.append(g)
             self.keys.append(uniq)
         # raw counts at every order (m-grams ending at a predicted position) ...
-        self.counts = [None] + [np.bincount(gram[m][targets], minlength=self.keys[m].size) for m in range(1, n + 1)]
+        self.counts = [None] + [np.bincount(gram[m][targets].astype(np.intp, copy=False), minlength=self.keys[m].size) for m in range(1, n + 1)]
         # ... and continuation counts N1+(. g) for the lower orders of Kneser-Ney
         self.continuation = [None] * (n + 1)
         for m in range(1, n):
@@ -191,7 +192,7 @@ class NGramLM:
             where[gram[m + 1][targets]] = targets
             where = where[where >= 0]
             # ... and the m-gram ending there is its suffix: one more distinct left extension of it
-            self.continuation[m] = np.bincount(gram[m][where], minlength=self.keys[m].size)
+            self.continuation[m] = np.bincount(gram[m][where].astype(np.intp, copy=False), minlength=self.keys[m].size)
         # per order: the count used, and per context its total and number of distinct followers
         self._used, self._ctx_total, self._ctx_types = [None], [None], [None]
         for m in range(1, n + 1):
@@ -204,8 +205,8 @@ class NGramLM:
             else:
                 ctx = self.keys[m] // B
                 size = self.keys[m - 1].size
-                self._ctx_total.append(np.bincount(ctx, weights=c, minlength=size))
-                self._ctx_types.append(np.bincount(ctx, weights=c > 0, minlength=size))
+                self._ctx_total.append(np.bincount(ctx.astype(np.intp, copy=False), weights=c, minlength=size))
+                self._ctx_types.append(np.bincount(ctx.astype(np.intp, copy=False), weights=c > 0, minlength=size))
         self.n_train_tokens = int(targets.size)
         return self
 

@@ -4,7 +4,9 @@
     python -m course.jupyter.lite_site build [-o _site]   # offline: the static site
     python -m course.jupyter.lite_site serve [-p 8000]    # look at it on 127.0.0.1
 
-(``make lite`` and ``make serve-lite`` run these.) Every version and hash is pinned
+Run it from an environment of its own with the ``lite`` extra (``pip install -e '.[lite]'``):
+not the course's ``.venv``, whose JupyterLab would then load the Pyodide kernel's extension
+too (a console error on every page; the browser tests fail on it). Every version and hash is pinned
 below; a file that does not match stops the build with the file, both hashes and
 the fix.
 

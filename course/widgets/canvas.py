@@ -101,19 +101,24 @@ def to_codes(a: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     return np.clip(q, 0, LEVELS - 1).astype(np.uint8)
 
 
-#: drawn pictures (RGB/RGBA: grids, charts, figures: flat colours) travel deflated when
-#: that halves them: measured 15-37x smaller for 1.2-1.8 ms of zlib level 1 on 600-800 kB,
-#: and the page inflates them natively (``DecompressionStream``). A photograph does not
-#: shrink (1.4x for 5 ms): a sample tells, and it travels raw; so do colour-map codes.
-#: Not in the browser (JupyterLite): no network to save there. ``COURSE_CANVAS_DEFLATE=0``
-#: turns it off (to compare, in ``make bench-browser``).
+#: Drawn pictures (RGB/RGBA: grids, charts, figures: flat colours) travel deflated to a
+#: page on another machine when that halves them: measured 15-37x smaller for 1.2-1.8 ms
+#: of zlib level 1 on 600-800 kB (700 kB -> 40 kB a step, over a network the difference
+#: between lag and none), and the page inflates them natively (``DecompressionStream``).
+#: To a page on this machine (the view tells: ``remote``, from the page's host name) they
+#: travel raw: there, bytes are cheap and deflating cost 0-5 ms a step (measured, A/B in
+#: ``make bench-browser``). A photograph does not shrink (1.4x for 5 ms): a sample tells,
+#: and it travels raw; so do colour-map codes. Never in the browser (JupyterLite: the
+#: kernel is in the page). ``COURSE_CANVAS_DEFLATE=0`` turns it off everywhere.
 DEFLATE = sys.platform != "emscripten" and os.environ.get("COURSE_CANVAS_DEFLATE", "1") != "0"
+#: host names of a page on the kernel's own machine
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"]
 _SAMPLE = 32 * 1024
 
 
 def encode(raw: bytes, channels: int) -> tuple[bytes, str]:
     """(body, encoding) for an image's bytes: ``(raw, "raw")`` or ``(zlib, "deflate")``."""
-    if not DEFLATE or channels < 3 or len(raw) < 2 * _SAMPLE:
+    if channels < 3 or len(raw) < 2 * _SAMPLE:
         return raw, "raw"
     if 2 * len(zlib.compress(raw[:_SAMPLE], 1)) > _SAMPLE:  # a photograph: leave it
         return raw, "raw"
@@ -245,6 +250,8 @@ const FORMATTERS = {
 
 function render({ model, el }) {
   el.classList.add("course-canvas-view");
+  const remote = !(model.get("local_hosts") || []).includes(location.hostname);
+  if (model.get("remote") !== remote) { model.set("remote", remote); model.save_changes(); }
   const wrap = document.createElement("div");
   wrap.style.cssText = "position:relative;display:inline-block;max-width:100%;line-height:0";
   const canvas = document.createElement("canvas");
@@ -390,6 +397,8 @@ class ImageView(anywidget.AnyWidget):
 
     pixels = T.Bytes(bytes(FRAME_HEADER)).tag(sync=True)
     encoding = T.Unicode("raw").tag(sync=True)  # of the image after the frame number
+    remote = T.Bool(False).tag(sync=True)       # set by the page: is it on another machine?
+    local_hosts = T.List(T.Unicode(), default_value=LOCAL_HOSTS).tag(sync=True)
     shape = T.List(T.Int(), default_value=[0, 0, 1]).tag(sync=True)
     lut = T.Bytes(lut("gray")).tag(sync=True)
     scale = T.Float(1.0).tag(sync=True)
@@ -444,7 +453,8 @@ class ImageView(anywidget.AnyWidget):
             if table is not None:
                 self.lut = table
             if new_pixels:
-                body, self.encoding = encode(raw, shape[2])
+                body, self.encoding = (encode(raw, shape[2]) if DEFLATE and self.remote
+                                       else (raw, "raw"))
                 self._raw, self._images, self.bytes_sent = raw, self._images + 1, len(body)
                 self.pixels = (self._images % 2**32).to_bytes(FRAME_HEADER, "little") + body
 

@@ -94,7 +94,10 @@ def test_drawn_pictures_travel_deflated_photographs_and_codes_raw():
     noisy = photo ^ np.random.default_rng(0).integers(0, 256, photo.shape, dtype=np.uint8)
     assert encode(noisy.tobytes(), 3) == (noisy.tobytes(), "raw")
     assert encode(bytes(300 * 400), 1) == (bytes(300 * 400), "raw")  # codes
-    view = ImageView(drawn)
+    local = ImageView(drawn)  # a page on this machine: raw (bytes are cheap there)
+    assert local.encoding == "raw" and local.pixels[FRAME_HEADER:] == drawn.tobytes()
+    view = ImageView(remote=True)  # the page said it is on another machine
+    view.show_rgb(drawn)
     assert view.encoding == "deflate" and view.bytes_sent == len(body)
     assert view.pixels[FRAME_HEADER:] == body
     np.testing.assert_array_equal(view.rgb(), drawn)  # what the page draws once inflated
