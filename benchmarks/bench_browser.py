@@ -61,6 +61,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
+import labpage  # noqa: E402
 from labserver import CHROMIUM, LabServer, chromium_missing_message  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results.json"
@@ -149,17 +150,6 @@ _SAMPLES = "(root) => root.__latency.samples.length"
 _LAST = "(root) => root.__latency.samples[root.__latency.samples.length - 1]"
 _HOVERS = "(root) => root.__latency.hovers"
 
-# Run code in the notebook's kernel, return its stdout.
-_EXECUTE = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({code: code, silent: false, store_history: false});
-  let out = '';
-  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
-  await future.done;
-  return out;
-}"""
-
-
 _SHUTDOWN = "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
 
 
@@ -215,8 +205,7 @@ def measure(page, case: dict, index: int, n: int, warmup: int) -> dict:
             samples.append(root.evaluate(_LAST))
         time.sleep(0.15)  # let the kernel go idle: one change at a time
     name = case["name"]
-    log = json.loads(page.evaluate(
-        _EXECUTE, f"print(json.dumps(explorers[{name!r}].timing_log[-{n}:]))"))
+    log = json.loads(labpage.execute(page, f"print(json.dumps(explorers[{name!r}].timing_log[-{n}:]))"))
     hovers = measure_hover(page, root, case, n) if case.get("hover") else []
     return summarize(case, samples, log, hovers, load_before, os.getloadavg()[0])
 
@@ -397,7 +386,6 @@ def main(argv=None) -> int:
         if cases:
             root = Path(tmp) / "root"
             root.mkdir()
-            import labpage
             import nbformat
 
             for i, case in enumerate(cases):  # one notebook each: one explorer on the page

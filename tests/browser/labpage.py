@@ -111,3 +111,19 @@ def screenshot(locator, folder: Path, name: str) -> Path:
     locator.scroll_into_view_if_needed()
     locator.screenshot(path=str(path), animations="disabled")
     return path
+
+
+# Run code in the current notebook's kernel; its stdout.
+_EXECUTE = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code: code, silent: false, store_history: false});
+  let out = '';
+  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
+  await future.done;
+  return out;
+}"""
+
+
+def execute(page: Page, code: str) -> str:
+    """Run ``code`` in the current notebook's kernel (not in a cell); return its stdout."""
+    return page.evaluate(_EXECUTE, code)

@@ -38,17 +38,6 @@ box = W.HBox([a, b, c, d]); box.add_class("t-panels"); box
 """
 
 
-# Run code in the notebook's kernel, return its stdout.
-EXECUTE = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({code: code, silent: false, store_history: false});
-  let out = '';
-  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
-  await future.done;
-  return out;
-}"""
-
-
 def python_views():
     """The same three views, built in this process: the reference."""
     scope: dict = {}
@@ -79,7 +68,7 @@ def test_canvas_view_pixels_and_hover_formatters(lab, page, screenshots):
     # drawn picture travels deflated and the page inflates it to the same pixels (a
     # local page's pictures travel raw)
     assert ex.canvas(".t-rgb")["sent"] == 12 * 20 * 3
-    said = page.evaluate(EXECUTE, "d.show_rgb(drawn)\nprint(d.remote, d.encoding)")
+    said = labpage.execute(page, "d.show_rgb(drawn)\nprint(d.remote, d.encoding)")
     assert said.split() == ["True", "deflate"], said
     info = ex.assert_pixels(ImageView(ref["drawn"]).rgba(), ".t-drawn", what="deflated picture")
     assert info["bytes"] == 240 * 320 * 3 and 0 < info["sent"] < info["bytes"] // 2, info
