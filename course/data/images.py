@@ -6,6 +6,7 @@ Every image is a float64 array with values in [0, 1]:
 from __future__ import annotations
 
 import functools
+import pathlib
 
 import numpy as np
 
@@ -15,17 +16,29 @@ PATTERNS = ("checkerboard", "step", "circle")
 IMAGES = ("photo",) + PATTERNS
 
 
-@functools.lru_cache(maxsize=None)
-def _photo_rgb() -> np.ndarray:
-    """The bundled photograph as (512, 512, 3) float64 in [0, 1]."""
+#: the photograph as decoded on a full install, shipped inside the browser site's wheel
+#: (course/jupyter/lite_site.py): JPEG decoders differ by a few grey levels between Pillow
+#: builds (the browser's is not the desktop's), and a lecture's numbers should not
+BUNDLED_PHOTO = pathlib.Path(__file__).with_name("cache") / "grace_hopper-512.npy"
+
+
+def decode_photo() -> np.ndarray:
+    """matplotlib's photograph (grace_hopper.jpg), its central 512 x 512: (512, 512, 3) uint8."""
     from matplotlib import cbook
     from PIL import Image
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:
-        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=np.float64) / 255.0
+        rgb = np.asarray(Image.open(f).convert("RGB"))
     h, w, _ = rgb.shape
     top, left = (h - 512) // 2, (w - 512) // 2
-    out = rgb[top:top + 512, left:left + 512].copy()
+    return rgb[top:top + 512, left:left + 512].copy()
+
+
+@functools.lru_cache(maxsize=None)
+def _photo_rgb() -> np.ndarray:
+    """The photograph as (512, 512, 3) float64 in [0, 1] (the bundled decode where there is one)."""
+    rgb = np.load(BUNDLED_PHOTO) if BUNDLED_PHOTO.is_file() else decode_photo()
+    out = rgb.astype(np.float64) / 255.0
     out.setflags(write=False)
     return out
 

@@ -4,11 +4,12 @@
     python -m course.jupyter.lite_site build [-o _site]   # offline: the static site
     python -m course.jupyter.lite_site serve [-p 8000]    # look at it on 127.0.0.1
 
-Run it from an environment of its own with the ``lite`` extra (``pip install -e '.[lite]'``):
-not the course's ``.venv``, whose JupyterLab would then load the Pyodide kernel's extension
-too (a console error on every page; the browser tests fail on it). Every version and hash is pinned
-below; a file that does not match stops the build with the file, both hashes and
-the fix.
+``make lite-fetch`` / ``make lite`` / ``make serve-lite`` run these. The builder
+(jupyterlite-core and the Pyodide kernel, ``BUILDER_PACKAGES``) is installed by ``fetch``
+into a folder of its own (``.venv/lite/builder``) and put on the path of the build only:
+installed into the course's ``.venv``, the Pyodide kernel's JupyterLab extension would load in
+the course's own JupyterLab too (a console error on every page). Every version and hash is
+pinned below; a file that does not match stops the build with the file, both hashes and the fix.
 
 Where the files come from:
 
@@ -26,8 +27,8 @@ Where the files come from:
   cache inside it (``course/data/cache/``: gensim, whose file the corpus is cleaned
   from, does not exist in the browser).
 
-``fetch`` puts the Pyodide files in ``PYODIDE_DIR`` (default ``.venv/lite/pyodide``)
-and the pure wheels in ``.venv/lite/wheels``. An offline build takes any folder
+``fetch`` puts the Pyodide files in ``PYODIDE_DIR`` (default ``.venv/lite/pyodide``),
+the pure wheels in ``.venv/lite/wheels`` and the builder in ``.venv/lite/builder``. An offline build takes any folder
 with the official layout as ``PYODIDE_DIR`` (the official
 ``pyodide-0.27.7.tar.bz2`` unpacked, say): only the files the site needs are read,
 and each is verified.
@@ -55,6 +56,11 @@ LITE_CACHE = REPO / ".venv" / "lite"
 DEFAULT_PYODIDE_DIR = LITE_CACHE / "pyodide"
 DEFAULT_WHEELS_DIR = LITE_CACHE / "wheels"
 DEFAULT_OUTPUT = REPO / "_site"
+BUILDER = LITE_CACHE / "builder"
+
+#: the site builder, pinned (``pip install --no-deps --target BUILDER``); its other requirements
+#: (jupyter_core, jupyter_server for ``--contents``, traitlets) are the course's own
+BUILDER_PACKAGES = ("jupyterlite-core==0.6.4", "jupyterlite-pyodide-kernel==0.6.1", "doit==0.37.0", "pkginfo==2.0")
 
 PYODIDE_VERSION = "0.27.7"
 RUNTIME_TGZ = {"url": f"https://registry.npmjs.org/pyodide/-/pyodide-{PYODIDE_VERSION}.tgz",
@@ -209,8 +215,34 @@ def fetch(pyodide_dir: Path = DEFAULT_PYODIDE_DIR, wheels_dir: Path = DEFAULT_WH
         _pip_download([_requirement(f) + f" --hash=sha256:{PURE_WHEELS[f][0]}" for f in missing], wheels_dir)
     for f, (h, _, _) in PURE_WHEELS.items():
         verify(wheels_dir / f, h, "PURE_WHEELS (pinned)")
+    install_builder()
     print(f"Verified: {len(RUNTIME_FILES)} runtime files and {len(needed_packages(load_lock(pyodide_dir)))} "
           f"Pyodide packages in {pyodide_dir}, {len(PURE_WHEELS)} pure wheels in {wheels_dir}.")
+
+
+def _installed(builder: Path) -> set[str]:
+    return {"==".join(d.name[:-len(".dist-info")].rsplit("-", 1)).replace("_", "-").lower()
+            for d in builder.glob("*.dist-info")}
+
+
+def install_builder(builder: Path = BUILDER) -> Path:
+    """The pinned builder in ``builder`` (kept when it is already there)."""
+    if not {r.lower() for r in BUILDER_PACKAGES} <= _installed(builder):
+        print(f"The site builder ({', '.join(BUILDER_PACKAGES)}) into {builder}")
+        shutil.rmtree(builder, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(builder),
+                        *BUILDER_PACKAGES], check=True)
+    return builder
+
+
+def _builder_env(builder: Path = BUILDER) -> dict:
+    """The environment of the build: the builder's folder on the Python and Jupyter paths."""
+    if not (builder / "jupyterlite_core").is_dir():
+        raise VerificationError(f"the site builder is not in {builder}: run `make lite-fetch` first")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(builder), env.get("PYTHONPATH")]))
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(builder / "share" / "jupyter"), env.get("JUPYTER_PATH")]))
+    return env
 
 
 def _requirement(wheel_file: str) -> str:
@@ -249,8 +281,11 @@ def _lock_entry(wheel: Path, name: str, version: str, imports: list[str], depend
 
 
 def course_wheel(dest: Path) -> Path:
-    """The course's own wheel, with the corpus cache (and lecture 06's word vectors) inside it."""
-    from course.data import text
+    """The course's own wheel, with the corpus cache, lecture 06's word vectors and the decoded
+    photograph inside it (the browser has no gensim, and another JPEG decoder)."""
+    import numpy as np
+
+    from course.data import images, text
     from course.widgets.embeddings import default_vectors
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -264,6 +299,7 @@ def course_wheel(dest: Path) -> Path:
         files = text.warm_cache() + [text.cache_file("-ppmi-svd-d50-w5-m5.npz")]
         for f in files:
             shutil.copy(f, bundled / f.name)
+        np.save(bundled / images.BUNDLED_PHOTO.name, images.decode_photo())
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                         "-w", str(dest), str(stage)], check=True, cwd=tmp)
     wheel, = dest.glob("course-*.whl")
@@ -306,14 +342,17 @@ def build(output: Path = DEFAULT_OUTPUT, pyodide_dir: Path = DEFAULT_PYODIDE_DIR
     """Build the static site into ``output`` (replaced); offline; returns ``output``."""
     from jupyter_core.paths import jupyter_path
 
+    output = Path(output).resolve()   # the builder runs in a temporary folder
+    env = _builder_env()
     with tempfile.TemporaryDirectory() as tmp:
         lite_dir = Path(tmp) / "lite"
         packages = stage_pyodide(lite_dir / "static" / "pyodide", pyodide_dir, wheels_dir)
         extensions = []
+        search = [BUILDER / "share" / "jupyter" / "labextensions", *map(Path, jupyter_path("labextensions"))]
         for ext in LAB_EXTENSIONS:   # only these front-end extensions, not all of sys.prefix's (nbgrader, voila)
-            found = [Path(p) / ext for p in jupyter_path("labextensions") if (Path(p) / ext / "package.json").exists()]
+            found = [p / ext for p in search if (p / ext / "package.json").exists()]
             if not found:
-                raise FileNotFoundError(f"the JupyterLab extension {ext} is not installed: run `make venv`")
+                raise FileNotFoundError(f"the JupyterLab extension {ext} is not installed: run `make lite-fetch`")
             extensions.append(str(found[0]))
         (lite_dir / "jupyter-lite.json").write_text(json.dumps(lite_config(), indent=1))
         contents = Path(tmp) / "contents"
@@ -321,11 +360,10 @@ def build(output: Path = DEFAULT_OUTPUT, pyodide_dir: Path = DEFAULT_PYODIDE_DIR
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         if output.exists():
             shutil.rmtree(output)
-        subprocess.run([sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(lite_dir),
+        subprocess.run([sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir),
                         "--contents", str(contents), "--output-dir", str(output), "--ignore-sys-prefix",
                         f"--LiteBuildConfig.federated_extensions={extensions!r}",
-                        "--no-sourcemaps"], check=True, cwd=tmp,
-                       )
+                        "--no-sourcemaps"], check=True, cwd=tmp, env=env)
     size = sum(p.stat().st_size for p in output.rglob("*") if p.is_file())
     print(f"Built {output}: {size / 1e6:.0f} MB, {len(packages)} Python packages, "
           f"{len(list((output / 'files' / 'lectures').glob('*.ipynb')))} lectures. "

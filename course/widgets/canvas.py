@@ -249,7 +249,20 @@ const FORMATTERS = {
   },
 };
 
+// JupyterLab 4.4 (JupyterLite's) runs its shortcuts in the capture phase: an arrow key on a
+// slider or Enter in a text box of an explorer would move the notebook's cell selection
+// instead. Each control of an explorer that gets the focus says "these keys are mine"
+// (Lumino reads the attribute). One listener per page.
+function keepKeys() {
+  if (window.__courseKeys) return;
+  window.__courseKeys = true;
+  document.addEventListener("focusin", (e) => {
+    if (e.target.closest && e.target.closest(".course-explorer")) e.target.setAttribute("data-lm-suppress-shortcuts", "true");
+  }, true);
+}
+
 function render({ model, el }) {
+  keepKeys();
   el.classList.add("course-canvas-view");
   const remote = !(model.get("local_hosts") || []).includes(location.hostname);
   if (model.get("remote") !== remote) { model.set("remote", remote); model.save_changes(); }

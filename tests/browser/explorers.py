@@ -61,8 +61,13 @@ def sha(data: bytes) -> str:
 class ExplorerInPage:
     """One explorer's root element in the page, plus helpers to act and wait."""
 
-    def __init__(self, page: Page, root: Locator, shots: Path, prefix: str):
+    def __init__(self, page: Page, root: Locator, shots: Path, prefix: str,
+                 tolerance: tuple[int, float] | None = None):
+        """``tolerance`` (levels, fraction): pixels may differ from Python's by up to ``levels``
+        in at most ``fraction`` of the pixels, for a page whose Python is another build of
+        NumPy (the browser's WebAssembly one rounds a few values the other way); None: exact."""
         self.page, self.root, self.shots, self.prefix = page, root, shots, prefix
+        self.tolerance = tolerance
         self.steps = 0
         for old in shots.glob(f"{prefix}-*.png"):  # a previous run's pictures
             old.unlink()
@@ -88,21 +93,27 @@ class ExplorerInPage:
         deadline = time.monotonic() + timeout_s
         while True:
             info = self.canvas(css)
-            if info["sha"] == want or time.monotonic() > deadline:
-                break
+            problem = None if info["sha"] == want else self._difference(css, expected)
+            if problem is None:
+                return info
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.prefix} {what}: {problem}")
             time.sleep(0.05)
-        if info["sha"] != want:
-            full = self.canvas(css, data=True)
-            got = np.frombuffer(base64.b64decode(full["data"]), np.uint8)
-            shape = (full["height"], full["width"], 4)
-            if got.size != expected.size:
-                raise AssertionError(f"{self.prefix} {what}: canvas is {shape[:2]}, Python's "
-                                     f"array is {expected.shape[:2]}")
-            diff = np.any(got.reshape(shape) != expected, axis=-1)
-            raise AssertionError(f"{self.prefix} {what}: {int(diff.sum())} of {diff.size} canvas "
-                                 f"pixels differ from Python's array (first at "
-                                 f"{tuple(np.argwhere(diff)[0])})")
-        return info
+
+    def _difference(self, css: str, expected: np.ndarray) -> str | None:
+        """How the canvas differs from ``expected``; None when within ``tolerance``."""
+        full = self.canvas(css, data=True)
+        got = np.frombuffer(base64.b64decode(full["data"]), np.uint8)
+        shape = (full["height"], full["width"], 4)
+        if got.size != expected.size:
+            return f"canvas is {shape[:2]}, Python's array is {expected.shape[:2]}"
+        gaps = np.abs(got.reshape(shape).astype(int) - expected).max(axis=-1)
+        differ = gaps > 0
+        levels, fraction = self.tolerance or (0, 0.0)
+        if gaps.max() <= levels and differ.mean() <= fraction:
+            return None
+        return (f"{int(differ.sum())} of {differ.size} canvas pixels differ from Python's array "
+                f"(first at {tuple(int(i) for i in np.argwhere(differ)[0])}, by up to {gaps.max()})")
 
     def hover(self, css: str, x: float, y: float) -> dict:
         """Move the mouse to image pixel (x, y) of canvas view ``css`` (x = column);
