@@ -49,8 +49,10 @@ test: $(STAMP) $(LITE_STAMP)
 test-lite: $(STAMP) $(LITE_STAMP)
 	COURSE_LITE_ALL=1 PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests/browser/test_lite_site.py $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# NumPy vs PyTorch ratios, then the zero-install site: cold start and explorer steps in the browser.
+bench: $(STAMP) $(LITE_STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/run.py
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/bench_lite.py
 
 # Browser latency (control change -> new pixels), medians merged into benchmarks/results.json.
 bench-browser: $(STAMP)

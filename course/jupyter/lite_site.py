@@ -338,8 +338,9 @@ def lite_config() -> dict:
 
 
 def build(output: Path = DEFAULT_OUTPUT, pyodide_dir: Path = DEFAULT_PYODIDE_DIR,
-          wheels_dir: Path = DEFAULT_WHEELS_DIR) -> Path:
-    """Build the static site into ``output`` (replaced); offline; returns ``output``."""
+          wheels_dir: Path = DEFAULT_WHEELS_DIR, extra_contents: Path | None = None) -> Path:
+    """Build the static site into ``output`` (replaced); offline; returns ``output``.
+    ``extra_contents``: a folder whose files go next to ``lectures/`` (the benchmark's notebooks)."""
     from jupyter_core.paths import jupyter_path
 
     output = Path(output).resolve()   # the builder runs in a temporary folder
@@ -358,6 +359,8 @@ def build(output: Path = DEFAULT_OUTPUT, pyodide_dir: Path = DEFAULT_PYODIDE_DIR
         contents = Path(tmp) / "contents"
         shutil.copytree(REPO / "lectures", contents / "lectures",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        if extra_contents is not None:
+            shutil.copytree(extra_contents, contents, dirs_exist_ok=True)
         if output.exists():
             shutil.rmtree(output)
         subprocess.run([sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir),
