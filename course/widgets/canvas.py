@@ -249,15 +249,24 @@ const FORMATTERS = {
   },
 };
 
-// JupyterLab 4.4 (JupyterLite's) runs its shortcuts in the capture phase: an arrow key on a
-// slider or Enter in a text box of an explorer would move the notebook's cell selection
-// instead. Each control of an explorer that gets the focus says "these keys are mine"
-// (Lumino reads the attribute). One listener per page.
+// Keys in JupyterLite's page (JupyterLab 4.4): its shortcuts run in the capture phase, so an
+// arrow key on a slider of an explorer moved the notebook's cell selection instead; each
+// control of an explorer that gets the focus now says "these keys are mine" (Lumino reads
+// the attribute). And Enter in a widget's text box sends no change event there (a plain
+// <input> on the same page does): after Enter, the box reports its value as a change itself
+// (where the browser already did, the value is the same and nothing is sent twice).
+// Listeners on the document, installed once per page.
 function keepKeys() {
   if (window.__courseKeys) return;
   window.__courseKeys = true;
+  const inExplorer = (t) => t.closest && t.closest(".course-explorer");
   document.addEventListener("focusin", (e) => {
-    if (e.target.closest && e.target.closest(".course-explorer")) e.target.setAttribute("data-lm-suppress-shortcuts", "true");
+    if (inExplorer(e.target)) e.target.setAttribute("data-lm-suppress-shortcuts", "true");
+  }, true);
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (e.key === "Enter" && t.tagName === "INPUT" && inExplorer(t))
+      setTimeout(() => t.dispatchEvent(new Event("change", { bubbles: true })), 0);
   }, true);
 }
 

@@ -140,10 +140,7 @@ class KernelExplorer(Explorer):
             control.observe(lambda change: self._refresh(recompute=False), "value")
 
     def _new_cell(self, i: int, j: int) -> W.FloatText:
-        # continuous: the output follows each keystroke (JupyterLite's page sends no change
-        # on Enter in a number box)
-        cell = W.FloatText(value=0.0, step=0.1, continuous_update=True,
-                           layout=W.Layout(width="100%", margin="0"))
+        cell = W.FloatText(value=0.0, step=0.1, layout=W.Layout(width="100%", margin="0"))
         cell.add_class("course-kernel-cell")
         cell.add_class(f"course-kernel-cell-{i}-{j}")
         cell.observe(lambda change: self._on_cell(i, j, change.new), "value")
