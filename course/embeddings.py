@@ -333,6 +333,8 @@ def sgns_step(W_in, W_out, centers, contexts, negatives, lr: float) -> float:
     gradient array is built: the W_out update is a sparse matrix of the coefficients
     (s - 1 for the context, t_k for the negatives) times the centre vectors v.
     """
+    # np.take casts its indices to the index type "safely": int64 ids fail where that is int32 (the browser)
+    centers, contexts, negatives = (np.asarray(a).astype(np.intp, copy=False) for a in (centers, contexts, negatives))
     B, K = negatives.shape
     v, u = np.take(W_in, centers, axis=0), np.take(W_out, contexts, axis=0)   # (B, D), (B, D)
     n = np.take(W_out, negatives, axis=0)                                     # (B, K, D)

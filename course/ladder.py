@@ -28,8 +28,9 @@ The rungs (the same at both levels; the settings are the tables ``CHAR_NEURAL`` 
 Budgets. Each neural model trains once, from ``seed``, for the largest of ``neural_seconds`` (a
 number or several) and is scored on the test text each time its training time passes one of
 them: one row per budget, so a row at 60 s is what a 60-second run gives (the schedules do not
-depend on the budget). Training time is **CPU seconds of this process** (``time.process_time``;
-NumPy's BLAS on one thread), the scoring left out: on a machine shared with other jobs a wall-clock
+depend on the budget). Training time is **CPU seconds of this process** (``course.lite.process_time``:
+``time.process_time``, or wall seconds in the browser, whose CPU clock stands still; NumPy's BLAS on
+one thread), the scoring left out: on a machine shared with other jobs a wall-clock
 budget buys a different number of steps each run (a loaded run once gave an LSTM 89 steps in
 "60 s" that a quiet one spends 1,800 steps on), a CPU budget about the same. Every row also
 carries its ``wall_seconds``, its ``steps`` and its ``tokens_seen``.
@@ -46,6 +47,8 @@ import math
 import time
 
 import numpy as np
+
+from course.lite import process_time
 
 __all__ = ["COUNT_MODELS", "NEURAL_MODELS", "CHAR_NEURAL", "WORD_NEURAL", "Stopwatch", "char_ladder",
            "word_ladder", "label", "score", "spread", "findings", "table"]
@@ -75,21 +78,21 @@ class Stopwatch:
     the trainers get (their ``clock=`` argument)."""
 
     def __init__(self):
-        self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
+        self._cpu0, self._wall0 = process_time(), time.perf_counter()
 
     def cpu(self) -> float:
-        return time.process_time() - self._cpu0
+        return process_time() - self._cpu0
 
     def wall(self) -> float:
         return time.perf_counter() - self._wall0
 
     @contextlib.contextmanager
     def paused(self):
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall = process_time(), time.perf_counter()
         try:
             yield
         finally:
-            self._cpu0 += time.process_time() - cpu
+            self._cpu0 += process_time() - cpu
             self._wall0 += time.perf_counter() - wall
 
 
@@ -112,9 +115,9 @@ def _fit_count(name, train_sentences):
     from course.ngram import NGramLM
 
     n, smoothing = COUNT_MODELS[name]
-    t0 = time.process_time()
+    t0 = process_time()
     model = NGramLM(n, smoothing, k=ADD_K, discount=DISCOUNT).fit(train_sentences)
-    return model, time.process_time() - t0
+    return model, process_time() - t0
 
 
 # ============================================================== the neural models

@@ -21,11 +21,18 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 
-__all__ = ["IN_BROWSER", "MISSING", "available", "missing", "needs", "register"]
+__all__ = ["IN_BROWSER", "MISSING", "available", "missing", "needs", "process_time", "register"]
 
 #: True inside Pyodide (JupyterLite's kernel)
 IN_BROWSER = sys.platform == "emscripten"
+
+#: This process's CPU seconds, the clock of the training budgets. In the browser, wall seconds:
+#: Pyodide's ``time.process_time`` is ``times()``, which WebAssembly never advances (it stays at 0.0
+#: however long a cell computes, so a budget would never run out), and the kernel's worker runs
+#: nothing but the kernel.
+process_time = time.perf_counter if IN_BROWSER else time.process_time
 
 #: requirement -> what to print instead of running a cell that needs it
 MISSING = {
@@ -77,6 +84,20 @@ def register(shell=None) -> None:
         shell = ipython.get_ipython() if ipython else None
     if shell is not None and _needs_transform not in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.append(_needs_transform)
+    if IN_BROWSER:
+        _without_threads()
+
+
+def _without_threads() -> None:
+    """Pyodide has no threads: tqdm's monitor thread would fail at the first progress bar with a
+    ``TqdmMonitorWarning`` on stderr (and looking up the warning's source line asks the site's
+    server for files it does not have: console errors). No monitor, then (it only wakes a bar
+    that has not been updated for 10 s)."""
+    try:
+        import tqdm
+    except ImportError:
+        return
+    tqdm.tqdm.monitor_interval = 0
 
 
 load_ipython_extension = register   # %load_ext course.lite also works

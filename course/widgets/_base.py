@@ -265,7 +265,9 @@ class Explorer(W.VBox):
         self.error = message
         self._error_html.value = (
             f'<span style="color:#c00000;font-weight:bold">{html.escape(message)}</span>')
-        self._error_html.layout.display = None
+        # "" (not None) removes the inline display:none: the browser kernel (Pyodide) hands a None
+        # to the page as undefined, which ipywidgets' layout view ignores (it only removes on null)
+        self._error_html.layout.display = ""
 
     def _clear_error(self) -> None:
         self.error = None
