@@ -43,6 +43,15 @@ _CANVAS_INFO = """async (view, withData) => {
           bytes: +(view.dataset.bytes || 0), sent: +(view.dataset.sent || 0), data: b64};
 }"""
 
+#: bring the explorer's cell into view: JupyterLab's notebook (4.4, the JupyterLite site's) hides
+#: the cells far from the viewport, so after Run All an explorer above the last screens is hidden
+_SCROLL_TO = """async (el) => {
+  const cell = el.closest('.jp-Cell');
+  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.content;
+  const i = cell && nb && nb.widgets ? nb.widgets.findIndex(c => c.node === cell) : -1;
+  if (i >= 0 && nb.scrollToItem) await nb.scrollToItem(i, 'start');
+  else el.scrollIntoView({block: 'start'});
+}"""
 _STATUS = r"""(el) => { const m = el.textContent.match(/rendered #(\d+)/); return m ? +m[1] : -1; }"""
 
 # True when the status marker reached n and (in JupyterLab) the kernel is idle again.
@@ -158,6 +167,8 @@ class ExplorerInPage:
 
     # ---------------------------------------------------------------- acting
     def wait_ready(self, timeout_ms: float = 60_000):
+        self.root.wait_for(state="attached", timeout=timeout_ms)
+        self.root.evaluate(_SCROLL_TO)   # a cell far above the end may be windowed out (hidden) after Run All
         self.root.wait_for(state="visible", timeout=timeout_ms)
         self.wait_rendered(1, timeout_ms)
 
