@@ -26,7 +26,7 @@ and the kernel records how long the widget's callback took (``timings`` of the
 explorer). So the step splits into python (callback) + transport (frontend ->
 kernel -> frontend, ``draw - key - python``; the page's putImageData is in it,
 ~1-3 ms) + paint (``paint - draw``). Bytes per frame: what travelled for the
-main view's image (deflated for a drawn picture, see ``course.widgets.canvas.encode``),
+main view's image (packed for a drawn picture, see ``course.widgets.canvas.encode``),
 next to the image's own size. Hover: from the mousemove event (its ``timeStamp``) to the read-out
 written and the outline drawn (``hover_ms``), and to the next painted frame
 (``hover_paint_ms``), over points on the picture where a read-out exists.
@@ -253,6 +253,25 @@ async def _burst_times(url: str, n: int) -> list[tuple[float, float]]:
     kernel = json.loads(urllib.request.urlopen(request).read())["id"]
     ws = await websocket_connect(url.replace("http", "ws", 1)
                                  + f"api/kernels/{kernel}/channels?session_id=bench")
+
+    async def read() -> dict:  # a lost message fails the benchmark instead of hanging it
+        return json.loads(await asyncio.wait_for(ws.read_message(), 30))
+
+    async def kernel_ready():  # a request sent before the kernel listens is lost: ask until answered
+        for _ in range(60):
+            await ws.write_message(json.dumps({
+                "header": {"msg_id": uuid.uuid4().hex, "username": "bench", "session": "bench",
+                           "msg_type": "kernel_info_request", "version": "5.3", "date": ""},
+                "parent_header": {}, "metadata": {}, "channel": "shell", "content": {}}))
+            try:
+                while (await asyncio.wait_for(ws.read_message(), 1.0)).find("kernel_info_reply") < 0:
+                    pass
+                return
+            except asyncio.TimeoutError:
+                continue
+        raise RuntimeError("the kernel never answered kernel_info_request")
+
+    await kernel_ready()
     times = []
     for i in range(n + 5):
         msg_id = uuid.uuid4().hex
@@ -264,7 +283,7 @@ async def _burst_times(url: str, n: int) -> list[tuple[float, float]]:
         t0, busy, echo = time.perf_counter(), None, None
         await ws.write_message(json.dumps(msg))
         while echo is None:
-            reply = json.loads(await ws.read_message())
+            reply = await read()
             if reply["parent_header"].get("msg_id") != msg_id:
                 continue
             now = (time.perf_counter() - t0) * 1e3
@@ -272,7 +291,7 @@ async def _burst_times(url: str, n: int) -> list[tuple[float, float]]:
                 busy = now
             elif reply["msg_type"] == "execute_input":
                 echo = now
-        while json.loads(await ws.read_message())["msg_type"] != "execute_reply":
+        while (await read())["msg_type"] != "execute_reply":
             pass
         if i >= 5:  # warm-up
             times.append((busy, echo))

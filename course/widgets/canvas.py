@@ -1,7 +1,8 @@
 """ImageView: the one picture view every explorer uses. Raw ``uint8`` pixels go to
 the page as binary buffers and are drawn on a ``<canvas>`` (no PNG per frame);
 to a page on another machine, drawn pictures (flat colours) travel deflated and the
-page inflates them natively (``encode``, ``DEFLATE``).
+page inflates them natively; to a page on this machine they travel as runs of one
+colour (``encode``, ``PACK``).
 
 An ``anywidget.AnyWidget`` with a small inline ES module (no npm build, nothing
 fetched: works offline in JupyterLab, Voila and JupyterLite). The page draws the
@@ -51,7 +52,7 @@ formatter is one function in ``FORMATTERS`` in ``_ESM`` below:
 ``(ctx) -> {text, value, boxes}``, ``ctx = {x, y, shape, values, vshape, params}``.
 
 Each draw sets ``data-frame`` (frames drawn), ``data-bytes`` (size of the image
-drawn) and ``data-sent`` (bytes that travelled for it: fewer for a deflated
+drawn) and ``data-sent`` (bytes that travelled for it: fewer for a packed
 picture, see ``encode``) on the view's element, for tests and the browser benchmark.
 """
 from __future__ import annotations
@@ -102,29 +103,59 @@ def to_codes(a: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     return np.clip(q, 0, LEVELS - 1).astype(np.uint8)
 
 
-#: Drawn pictures (RGB/RGBA: grids, charts, figures: flat colours) travel deflated to a
-#: page on another machine when that halves them: measured 15-37x smaller for 1.2-1.8 ms
-#: of zlib level 1 on 600-800 kB (700 kB -> 40 kB a step, over a network the difference
-#: between lag and none), and the page inflates them natively (``DecompressionStream``).
+#: Drawn pictures (RGB/RGBA: grids, charts, figures: flat colours) travel packed when that
+#: halves them, and the page unpacks them before drawing. Bytes cost time even on this
+#: machine: a 750 kB message reaches the page ~20 ms after the one before it (measured
+#: between the kernel's three sends of an attention step, 3 ms apart, and the page's
+#: websocket, two cores shared with Chromium), so three raw pictures took 60 ms to arrive.
 #: To a page on this machine (the view tells: ``remote``, from the page's host name) they
-#: travel raw: there, bytes are cheap and deflating cost 0-5 ms a step (measured, A/B in
-#: ``make bench-browser``). A photograph does not shrink (1.4x for 5 ms): a sample tells,
-#: and it travels raw; so do colour-map codes. Never in the browser (JupyterLite: the
-#: kernel is in the page). ``COURSE_CANVAS_DEFLATE=0`` turns it off everywhere.
-DEFLATE = sys.platform != "emscripten" and os.environ.get("COURSE_CANVAS_DEFLATE", "1") != "0"
+#: travel as **runs** of one colour within a row (``runs``: 5-25x smaller, 0.3-3 ms of
+#: NumPy, unpacked in the page with one typed-array fill per run, in the same task); to a
+#: page on another machine **deflated** (15-37x smaller for 1.2-1.8 ms of zlib level 1:
+#: 700 kB -> 40 kB a step, over a network the difference between lag and none), inflated
+#: by the page natively (``DecompressionStream``: asynchronous, 20-30 ms later here, which
+#: is why the local page gets runs). A photograph does not shrink: a sample tells, and it
+#: travels raw; so do colour-map codes. Never in the browser (JupyterLite: the kernel is in
+#: the page, bytes are copied, not sent). ``COURSE_CANVAS_PACK=0`` turns packing off.
+PACK = sys.platform != "emscripten" and os.environ.get("COURSE_CANVAS_PACK", "1") != "0"
 #: host names of a page on the kernel's own machine
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"]
 _SAMPLE = 32 * 1024
 
 
-def encode(raw: bytes, channels: int) -> tuple[bytes, str]:
-    """(body, encoding) for an image's bytes: ``(raw, "raw")`` or ``(zlib, "deflate")``."""
-    if channels < 3 or len(raw) < 2 * _SAMPLE:
+def _rgba32(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3|4) uint8 -> (H*W,) uint32 whose little-endian bytes are R, G, B, A (255
+    for RGB): what a ``Uint32Array`` over the page's ImageData holds."""
+    if image.shape[2] == 3:  # PIL adds the alpha 3x faster than a NumPy concatenate
+        return np.frombuffer(Image.fromarray(np.ascontiguousarray(image)).convert("RGBA").tobytes(), "<u4")
+    return np.ascontiguousarray(image).view("<u4").reshape(-1)
+
+
+def runs(image: np.ndarray) -> bytes:
+    """(H, W, 3|4) uint8 -> runs of one colour within a row: ``n`` (uint32), then the n
+    colours (uint32 RGBA, ``_rgba32``), then the n lengths (uint16: a run ends at its
+    row's end, so a length is at most W), all little-endian."""
+    h, w, _ = image.shape
+    px = _rgba32(image)
+    start = np.ones(px.size, bool)
+    start[1:] = px[1:] != px[:-1]
+    start[::w] = True                                      # a new row starts a new run
+    first = np.flatnonzero(start)
+    lengths = np.diff(first, append=px.size).astype("<u2")
+    return np.uint32(first.size).tobytes() + px[first].tobytes() + lengths.tobytes()
+
+
+def encode(image: np.ndarray, remote: bool = True) -> tuple[bytes, str]:
+    """(body, encoding) for an (H, W, C) uint8 image: ``(raw, "raw")``, ``(runs, "runs")``
+    for a page on this machine or ``(zlib, "deflate")`` for one on another (see ``PACK``)."""
+    raw = image.tobytes()
+    h, w, c = image.shape
+    if c < 3 or len(raw) < 2 * _SAMPLE or w > 2**16 - 1:
         return raw, "raw"
     if 2 * len(zlib.compress(raw[:_SAMPLE], 1)) > _SAMPLE:  # a photograph: leave it
         return raw, "raw"
-    packed = zlib.compress(raw, 1)
-    return (packed, "deflate") if 2 * len(packed) <= len(raw) else (raw, "raw")
+    packed, how = (zlib.compress(raw, 1), "deflate") if remote else (runs(image), "runs")
+    return (packed, how) if 2 * len(packed) <= len(raw) else (raw, "raw")
 
 
 def box(top: float, left: float, height: float, width: float, colour: str = "#e61414",
@@ -158,6 +189,15 @@ const u8 = (v) => {
 };
 const inflate = async (bytes) => new Uint8Array(await new Response(
   new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"))).arrayBuffer());
+// runs (see ``runs`` in canvas.py) -> RGBA bytes of n pixels: one fill per run
+const unrun = (body, n) => {
+  const count = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
+  const colours = new Uint32Array(body.slice(4, 4 + 4 * count).buffer);
+  const lengths = new Uint16Array(body.slice(4 + 4 * count, 4 + 6 * count).buffer);
+  const out = new Uint32Array(n);
+  for (let i = 0, at = 0; i < count; i++) { out.fill(colours[i], at, at + lengths[i]); at += lengths[i]; }
+  return new Uint8Array(out.buffer);
+};
 const f32 = (v) => { const b = u8(v); return new Float32Array(b.slice().buffer); };
 const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3)
   ? v.toExponential(3) : v.toFixed(4)) : String(v));
@@ -322,26 +362,28 @@ function render({ model, el }) {
     }
   }
 
-  // the image of the current ``pixels``: its body, or inflated (a drawn picture, see
-  // ``encoding``); null while inflating: the draw follows, unless a newer frame came
+  // the image of the current ``pixels`` and its channels: the body, unpacked from runs
+  // (RGBA), or inflated (a drawn picture, see ``encoding``); null while inflating: the draw
+  // follows, unless a newer frame came
   let decoded = null, inflating = null;
   function pixels() {
-    const v = model.get("pixels");
-    if (decoded && decoded.v === v) return decoded.px;
-    const body = u8(v).subarray(FRAME_HEADER);
+    const v = model.get("pixels"), [H, W, C] = shape();
+    if (decoded && decoded.v === v) return decoded;
+    const body = u8(v).subarray(FRAME_HEADER), how = model.get("encoding");
     el.dataset.sent = String(body.length);
-    if (model.get("encoding") !== "deflate") { decoded = { v: v, px: body }; return body; }
+    if (how === "runs") { decoded = { v: v, px: unrun(body, H * W), C: 4 }; return decoded; }
+    if (how !== "deflate") { decoded = { v: v, px: body, C: C }; return decoded; }
     if (inflating !== v) {
       inflating = v;
       inflate(body).then((px) => {
-        if (model.get("pixels") === v) { decoded = { v: v, px: px }; redraw(); }
+        if (model.get("pixels") === v) { decoded = { v: v, px: px, C: C }; redraw(); }
       });
     }
     return null;
   }
 
   function draw() {
-    const [H, W, C] = shape(), px = pixels();
+    const [H, W] = shape(), got = pixels(), px = got && got.px, C = got && got.C;
     if (!px || px.length !== H * W * C) return;  // inflating, or a half-updated model
     if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; image = null; }
     if (!image) image = ctx2d.createImageData(Math.max(W, 1), Math.max(H, 1));
@@ -361,8 +403,9 @@ function render({ model, el }) {
     if (n) ctx2d.putImageData(image, 0, 0);
     frames += 1;
     el.dataset.frame = String(frames);
-    el.dataset.bytes = String(px.length);
-    el.__course.draws.push({ t: performance.now(), bytes: px.length });
+    const size = H * W * shape()[2];  // the image's own bytes (before packing: data-sent)
+    el.dataset.bytes = String(size);
+    el.__course.draws.push({ t: performance.now(), bytes: size });
     if (el.__course.draws.length > 500) el.__course.draws.shift();
   }
 
@@ -406,7 +449,7 @@ class ImageView(anywidget.AnyWidget):
     """One picture: uint8 pixels drawn on a canvas in the page (see the module docstring).
 
     Synced state: ``pixels`` (bytes: the frame number in ``FRAME_HEADER`` bytes, then
-    the image, raw or deflated as ``encoding`` says), ``shape`` [H, W, C] with C = 1 (codes
+    the image, raw, as runs or deflated as ``encoding`` says), ``shape`` [H, W, C] with C = 1 (codes
     through ``lut``), 3 (RGB) or 4 (RGBA); ``lut`` (768 bytes); ``scale`` (CSS
     pixels per image pixel) or ``width``/``height`` (CSS pixels, 0 = from scale);
     ``boxes`` (outlines, see ``box``); ``values`` (float32 bytes) with
@@ -436,7 +479,7 @@ class ImageView(anywidget.AnyWidget):
         self.frames = 0        # images sent (an unchanged image is not sent, not counted)
         self._images = 0       # distinct pixel buffers sent: the frame number in ``pixels``
         self._raw = b""        # the image last sent, before any deflating
-        self.bytes_sent = 0    # bytes that travelled for the last image (deflated or raw)
+        self.bytes_sent = 0    # bytes that travelled for the last image (packed or raw)
         if image is not None:
             a = np.asarray(image)
             if a.dtype == np.uint8 and a.ndim == 3:
@@ -463,7 +506,8 @@ class ImageView(anywidget.AnyWidget):
         self._put(rgb, list(rgb.shape), None)
 
     def _put(self, data: np.ndarray, shape: list, table: bytes | None) -> None:
-        raw = np.asarray(data).tobytes()
+        image = np.asarray(data).reshape(shape)
+        raw = image.tobytes()
         new_pixels = raw != self._raw
         if not (new_pixels or shape != list(self.shape)
                 or (table is not None and table != self.lut)):
@@ -474,7 +518,7 @@ class ImageView(anywidget.AnyWidget):
             if table is not None:
                 self.lut = table
             if new_pixels:
-                body, self.encoding = (encode(raw, shape[2]) if DEFLATE and self.remote
+                body, self.encoding = (encode(image, self.remote) if PACK
                                        else (raw, "raw"))
                 self._raw, self._images, self.bytes_sent = raw, self._images + 1, len(body)
                 self.pixels = (self._images % 2**32).to_bytes(FRAME_HEADER, "little") + body

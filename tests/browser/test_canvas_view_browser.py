@@ -1,6 +1,7 @@
 """The shared canvas view on its own, in real JupyterLab: the ways the docstring
 promises (a float image through a colour map, an RGB image, a drawn picture that
-travels deflated, several panels) draw exactly ``rgba()``, and the generic hover formatters later units
+travels deflated to a page on another machine and as runs to one on this machine,
+several panels) draw exactly ``rgba()``, and the generic hover formatters later units
 build on ("value", "row" for attention) read the right numbers.
 """
 from __future__ import annotations
@@ -34,7 +35,8 @@ b = ImageView(scale=40); b.add_class("t-attn"); b.show(attn, "viridis", 0, 1)
 b.hover("row", values=attn, label="query")
 c = ImageView(rgb, scale=10); c.add_class("t-rgb")
 d = ImageView(local_hosts=[]); d.add_class("t-drawn")  # no host is local: the page says remote
-box = W.HBox([a, b, c, d]); box.add_class("t-panels"); box
+e = ImageView(drawn); e.add_class("t-runs")  # a page on this machine: runs of one colour
+box = W.HBox([a, b, c, d, e]); box.add_class("t-panels"); box
 """
 
 
@@ -71,6 +73,9 @@ def test_canvas_view_pixels_and_hover_formatters(lab, page, screenshots):
     said = labpage.execute(page, "d.show_rgb(drawn)\nprint(d.remote, d.encoding)")
     assert said.split() == ["True", "deflate"], said
     info = ex.assert_pixels(ImageView(ref["drawn"]).rgba(), ".t-drawn", what="deflated picture")
+    assert info["bytes"] == 240 * 320 * 3 and 0 < info["sent"] < info["bytes"] // 2, info
+    assert labpage.execute(page, "print(e.remote, e.encoding)").split() == ["False", "runs"]
+    info = ex.assert_pixels(ImageView(ref["drawn"]).rgba(), ".t-runs", what="picture sent as runs")
     assert info["bytes"] == 240 * 320 * 3 and 0 < info["sent"] < info["bytes"] // 2, info
     ex.shot("panels")
 

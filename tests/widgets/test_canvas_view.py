@@ -12,7 +12,7 @@ import pytest
 from course.plotting import SIGNED_CMAP
 import zlib
 
-from course.widgets.canvas import FRAME_HEADER, ImageView, box, encode, grid, lut, to_codes
+from course.widgets.canvas import FRAME_HEADER, ImageView, box, encode, grid, lut, runs, to_codes
 
 
 def test_float_image_travels_as_one_byte_per_pixel_and_a_colour_table():
@@ -80,26 +80,55 @@ def test_each_new_image_starts_with_a_new_frame_number():
     assert int.from_bytes(view.pixels[:FRAME_HEADER], "little") == 2 and view.frames == 3
 
 
-def test_drawn_pictures_travel_deflated_photographs_and_codes_raw():
-    """Flat colours shrink many times for ~1 ms of zlib; detail everywhere (a photograph,
-    noise) does not, so it is not tried past a sample; colour-map codes travel raw."""
+def unrun(body: bytes, shape) -> np.ndarray:
+    """The page's unpacking of ``runs``, written again with NumPy: (H, W, 4) RGBA."""
+    n = int.from_bytes(body[:4], "little")
+    colours = np.frombuffer(body[4:4 + 4 * n], "<u4")
+    lengths = np.frombuffer(body[4 + 4 * n:4 + 6 * n], "<u2")
+    assert lengths.sum() == shape[0] * shape[1]
+    return np.repeat(colours, lengths).view(np.uint8).reshape(shape[0], shape[1], 4)
+
+
+def test_runs_are_one_colour_within_a_row():
+    """By hand: a 2x3 picture, white | red red / red red red: a row's end ends a run even
+    when the colour goes on (so a length fits in 16 bits), RGB gets alpha 255."""
+    white, red = (255, 255, 255), (200, 10, 20)
+    image = np.array([[white, red, red], [red, red, red]], np.uint8)
+    body = runs(image)
+    assert int.from_bytes(body[:4], "little") == 3
+    colours = np.frombuffer(body[4:16], np.uint8).reshape(3, 4).tolist()
+    assert colours == [[255, 255, 255, 255], [200, 10, 20, 255], [200, 10, 20, 255]]
+    assert np.frombuffer(body[16:], "<u2").tolist() == [1, 2, 3]
+    rgba = np.random.default_rng(1).integers(0, 3, (7, 11, 4), dtype=np.uint8) * 80
+    np.testing.assert_array_equal(unrun(runs(rgba), rgba.shape), rgba)  # alpha kept
+
+
+def test_drawn_pictures_travel_packed_photographs_and_codes_raw():
+    """Flat colours shrink many times for ~1 ms (runs to a page on this machine, zlib to one
+    on another); detail everywhere (a photograph, noise) does not, so it is not tried past
+    a sample; colour-map codes travel raw."""
     from course import data
 
     drawn = np.full((300, 400, 3), 255, np.uint8)
     drawn[50:250, 40:200] = (76, 120, 168)
-    body, how = encode(drawn.tobytes(), 3)
+    body, how = encode(drawn, remote=True)
     assert how == "deflate" and len(body) * 10 < drawn.nbytes
     assert zlib.decompress(body) == drawn.tobytes()
+    body, how = encode(drawn, remote=False)
+    assert how == "runs" and len(body) * 10 < drawn.nbytes
+    np.testing.assert_array_equal(unrun(body, drawn.shape)[..., :3], drawn)
     photo = (np.stack([data.sample_image()] * 3, axis=-1) * 255).astype(np.uint8)
     noisy = photo ^ np.random.default_rng(0).integers(0, 256, photo.shape, dtype=np.uint8)
-    assert encode(noisy.tobytes(), 3) == (noisy.tobytes(), "raw")
-    assert encode(bytes(300 * 400), 1) == (bytes(300 * 400), "raw")  # codes
-    local = ImageView(drawn)  # a page on this machine: raw (bytes are cheap there)
-    assert local.encoding == "raw" and local.pixels[FRAME_HEADER:] == drawn.tobytes()
+    for remote in (True, False):
+        assert encode(noisy, remote) == (noisy.tobytes(), "raw")
+        codes = np.zeros((300, 400, 1), np.uint8)
+        assert encode(codes, remote) == (codes.tobytes(), "raw")
+    local = ImageView(drawn)  # a page on this machine: runs
+    assert local.encoding == "runs" and local.pixels[FRAME_HEADER:] == runs(drawn)
     view = ImageView(remote=True)  # the page said it is on another machine
     view.show_rgb(drawn)
-    assert view.encoding == "deflate" and view.bytes_sent == len(body)
-    assert view.pixels[FRAME_HEADER:] == body
+    assert view.encoding == "deflate" and view.bytes_sent == len(zlib.compress(drawn.tobytes(), 1))
+    assert zlib.decompress(view.pixels[FRAME_HEADER:]) == drawn.tobytes()
     np.testing.assert_array_equal(view.rgb(), drawn)  # what the page draws once inflated
 
 
